@@ -1,0 +1,63 @@
+"""Gunicorn settings for the `web` process (see Procfile).
+
+Prometheus multiprocess mode: each worker writes its metrics to files in
+PROMETHEUS_MULTIPROC_DIR; the master empties that directory when it starts
+and removes a dead worker's live gauges. The variable is set here, before
+any worker imports prometheus_client, which picks its storage at import.
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+
+from prometheus_client import multiprocess
+
+from service.config import ConfigError, load_settings
+from service.observability.logging import gunicorn_logconfig, report_config_error
+
+try:
+    _settings = load_settings()
+except ConfigError as exc:
+    # Gunicorn's logging is not set up yet; this writes the one line itself.
+    report_config_error(exc)
+    sys.exit(2)
+
+bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{_settings.port}")
+workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
+keepalive = 5
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = max_requests // 10
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = "-"
+logger_class = "service.observability.gunicorn_logger.AccessLogger"
+logconfig_dict = gunicorn_logconfig(_settings)
+loglevel = _settings.log_level.lower()
+proc_name = "billing-notifier-web"
+# Several masters may share a host (tests, dev): no shared control socket.
+control_socket_disable = True
+
+_own_multiproc_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+_multiproc_dir = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    os.path.join(tempfile.gettempdir(), f"billing-notifier-prom-{os.getpid()}"),
+)
+
+
+def on_starting(server):
+    # Files from an earlier master would be summed into this one's counters.
+    shutil.rmtree(_multiproc_dir, ignore_errors=True)
+    os.makedirs(_multiproc_dir, exist_ok=True)
+    server.log.info("prometheus multiprocess dir ready", extra={"path": _multiproc_dir})
+
+
+def child_exit(server, worker):
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _own_multiproc_dir:
+        shutil.rmtree(_multiproc_dir, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Operator API under /v1/admin, behind ADMIN_TOKEN."""

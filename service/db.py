@@ -1,0 +1,108 @@
+"""Engine options per backend, and a hard time bound for database calls.
+
+SQLite (development default) runs in WAL mode with a busy timeout; every
+transaction starts with BEGIN IMMEDIATE so that a read-then-write transaction
+(the leader lease, claiming mail) cannot fail half-way with SQLITE_BUSY when
+another process wrote in between. PostgreSQL goes through psycopg 3 with
+short connect and statement timeouts so a sick database shows up as an error,
+not as a hung worker.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .config import Settings
+
+T = TypeVar("T")
+SQLITE_BUSY_TIMEOUT_SECONDS = 5.0
+# At most this many threads per process may be stuck on a hung database at
+# once; past that, bounded calls fail at once instead of piling up threads.
+_STALLED_CALL_SLOTS = threading.BoundedSemaphore(4)
+
+
+class DatabaseTimeout(Exception):
+    """The database did not answer within the bound."""
+
+
+def engine_options(settings: Settings) -> dict[str, Any]:
+    if settings.database_url.startswith("sqlite"):
+        return {
+            "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False}
+        }
+    return {
+        "pool_pre_ping": True,
+        "pool_size": 5,
+        "max_overflow": 5,
+        "pool_timeout": 3,
+        "pool_recycle": 300,
+        "connect_args": {
+            "connect_timeout": 2,
+            "application_name": f"billing-notifier-{settings.app_env}",
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+            "options": "-c statement_timeout=15000 -c lock_timeout=5000"
+            " -c idle_in_transaction_session_timeout=60000",
+        },
+    }
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's implicit
+    # transactions would otherwise defer it and break SAVEPOINT).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def init_engine(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+
+
+def run_bounded(fn: Callable[[], T], timeout: float, app: Flask | None = None) -> T:
+    """Run `fn` in its own app context on a helper thread; give up after `timeout`.
+
+    Socket timeouts do not cover a server that accepts and then never answers
+    on an already-open connection, so the bound is enforced by the caller
+    walking away from the thread. The thread ends when the driver gives up.
+    """
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    if not _STALLED_CALL_SLOTS.acquire(blocking=False):
+        raise DatabaseTimeout("earlier database calls are still stalled")
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            with app.app_context():
+                box["value"] = fn()
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+        finally:
+            _STALLED_CALL_SLOTS.release()
+            done.set()
+
+    threading.Thread(target=target, name="bounded-db-call", daemon=True).start()
+    if not done.wait(timeout):
+        raise DatabaseTimeout(f"no answer within {timeout:g}s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]

@@ -1,0 +1,1 @@
+"""What the worker records about its jobs, read by the web tier."""

@@ -1,0 +1,90 @@
+"""Job bookkeeping tables shared by the worker (writes) and web tier (reads)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ..timeutil import utcnow
+
+
+class JobState(db.Model):  # type: ignore[name-defined]
+    """One row per job: the latest of everything the runbook asks about."""
+
+    __tablename__ = "job_state"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_heartbeat: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_duration_seconds: Mapped[float | None] = mapped_column(Float)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    last_error_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ttl_seconds: Mapped[float | None] = mapped_column(Float)
+    runner: Mapped[str | None] = mapped_column(String(200))
+
+
+class JobRun(db.Model):  # type: ignore[name-defined]
+    """History of runs: who ran what when, under which fencing token."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (Index("ix_job_run_job_started", "job", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    job: Mapped[str] = mapped_column(String(64), nullable=False)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    outcome: Mapped[str] = mapped_column(String(16), nullable=False)
+    error_reason: Mapped[str | None] = mapped_column(String(100))
+    runner: Mapped[str | None] = mapped_column(String(200))
+    fencing_token: Mapped[int | None] = mapped_column(BigInteger)
+    trigger: Mapped[str] = mapped_column(String(16), nullable=False, default="schedule")
+
+
+class JobRunRequest(db.Model):  # type: ignore[name-defined]
+    """'Run this job now', from the admin API; the leader picks it up."""
+
+    __tablename__ = "job_run_request"
+    __table_args__ = (Index("ix_job_run_request_pending", "claimed_at", "requested_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    job: Mapped[str] = mapped_column(String(64), nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, nullable=False
+    )
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Lease(db.Model):  # type: ignore[name-defined]
+    """Leader lease: holder, expiry, and a fencing token that grows per takeover."""
+
+    __tablename__ = "lease"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    host: Mapped[str | None] = mapped_column(String(200))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    token: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    acquired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    renewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DurableCounter(db.Model):  # type: ignore[name-defined]
+    """A Prometheus counter kept in the database, incremented in the same
+    transaction as the change it counts, so it survives process restarts."""
+
+    __tablename__ = "durable_counter"
+    __table_args__ = (UniqueConstraint("name", "labels", name="uq_durable_counter_name_labels"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    labels: Mapped[str] = mapped_column(Text, nullable=False)
+    value: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)

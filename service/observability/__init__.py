@@ -1,0 +1,1 @@
+"""Logging, request metrics, health checks and the /metrics endpoint."""

@@ -1,0 +1,40 @@
+"""Gunicorn access log as structured fields, with `token=` redacted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.glogging import Logger
+
+from .logging import redact, redact_query
+
+
+def _header(headers: Any, name: str) -> str | None:
+    for key, value in headers or ():
+        if key.lower() == name:
+            return value
+    return None
+
+
+class AccessLogger(Logger):
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        if not self.access_log_enabled:
+            return
+        status = str(resp.status).split(None, 1)[0]
+        query = redact_query(environ.get("QUERY_STRING", ""))
+        path = environ.get("PATH_INFO", "")
+        target = f"{path}?{query}" if query else path
+        method = environ.get("REQUEST_METHOD", "-")
+        duration_ms = round(request_time.total_seconds() * 1000, 2)
+        fields = {
+            "method": method,
+            "path": path,
+            "query": query,
+            "status": int(status) if status.isdigit() else status,
+            "duration_ms": duration_ms,
+            "bytes": getattr(resp, "sent", None),
+            "remote_addr": environ.get("REMOTE_ADDR"),
+            "user_agent": redact(environ.get("HTTP_USER_AGENT", "")),
+            "request_id": _header(resp.headers, "x-request-id"),
+        }
+        self.access_log.info("%s %s %s %.1fms", method, target, status, duration_ms, extra=fields)

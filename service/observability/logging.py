@@ -1,0 +1,162 @@
+"""Log formatting: one JSON object per line in production, secrets redacted.
+
+The same formatter serves the Flask app, the worker and Gunicorn's own
+loggers (through `gunicorn_logconfig`), so a log pipeline can parse every
+line any process writes, tracebacks included (they travel in `exc_info`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any
+
+from flask import g, has_request_context
+from pythonjsonlogger.json import JsonFormatter
+
+from ..config import Settings
+
+REDACTED = "[REDACTED]"
+_secrets: tuple[str, ...] = ()
+_PATTERNS = (
+    # token=... in query strings, Authorization headers, URL passwords
+    (re.compile(r"(?i)([?&;\s\"']token=)[^&\s\"';]+"), r"\1" + REDACTED),
+    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1" + REDACTED),
+    (re.compile(r"(\w+://[^:/?#\s@]+:)[^@/\s]+(@)"), r"\1" + REDACTED + r"\2"),
+)
+TEXT_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
+
+
+def redact(text: str) -> str:
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def redact_query(query: str) -> str:
+    """`a=1&token=abc` -> `a=1&token=[REDACTED]` (the access log's query part)."""
+    return redact("?" + query)[1:] if query else query
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = g.get("request_id") if has_request_context() else None
+        return True
+
+
+class JsonLogFormatter(JsonFormatter):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        kwargs.setdefault("timestamp", "ts")
+        super().__init__("%(levelname)s %(name)s %(message)s %(process)d", *args, **kwargs)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class TextLogFormatter(logging.Formatter):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class ServiceHandler(logging.StreamHandler):
+    """Our stderr handler; a marked class so set-up can replace it idempotently."""
+
+
+def _formatter_class(settings: Settings) -> type[logging.Formatter]:
+    return JsonLogFormatter if settings.log_format == "json" else TextLogFormatter
+
+
+def _set_secrets(settings: Settings) -> None:
+    global _secrets
+    # Longest first, so a secret containing another is replaced whole.
+    _secrets = tuple(sorted(set(settings.secrets), key=len, reverse=True))
+
+
+def _log_uncaught(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc, tb)
+        return
+    logging.getLogger("service").critical("uncaught exception", exc_info=(exc_type, exc, tb))
+
+
+def configure_logging(settings: Settings) -> None:
+    """Route the root logger through one ServiceHandler; safe to call again."""
+    _set_secrets(settings)
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, ServiceHandler)]:
+        root.removeHandler(handler)
+    handler = ServiceHandler(sys.stderr)
+    handler.setFormatter(_formatter_class(settings)())
+    handler.addFilter(RequestIdFilter())
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+
+
+def gunicorn_logconfig(settings: Settings) -> dict[str, Any]:
+    """`logconfig_dict` for Gunicorn: its own loggers use our formatter too."""
+    _set_secrets(settings)
+    formatter = _formatter_class(settings)
+    handler = {
+        "class": f"{ServiceHandler.__module__}.ServiceHandler",
+        "formatter": "service",
+        "filters": ["request_id"],
+        "stream": "ext://sys.stderr",
+    }
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"service": {"()": f"{formatter.__module__}.{formatter.__name__}"}},
+        "filters": {"request_id": {"()": f"{RequestIdFilter.__module__}.RequestIdFilter"}},
+        "handlers": {"service": handler},
+        "root": {"level": settings.log_level, "handlers": ["service"]},
+        "loggers": {
+            "gunicorn.error": {
+                "level": settings.log_level,
+                "handlers": ["service"],
+                "propagate": False,
+            },
+            "gunicorn.access": {"level": "INFO", "handlers": ["service"], "propagate": False},
+        },
+    }
+
+
+def report_config_error(exc: Exception, environ: dict[str, str] | None = None) -> None:
+    """Log a start-up configuration error before settings (and logging) exist.
+
+    JSON when the environment asks for production or JSON logs, so even this
+    last line of a failed boot is parseable.
+    """
+    import json
+    import os
+
+    env = os.environ if environ is None else environ
+    as_json = env.get("LOG_FORMAT", "").lower() == "json" or (
+        env.get("APP_ENV", "").lower() == "production"
+        and env.get("LOG_FORMAT", "").lower() != "text"
+    )
+    message = redact(f"configuration error: {exc}")
+    variable = getattr(exc, "variable", None)
+    if as_json:
+        line = json.dumps(
+            {
+                "level": "CRITICAL",
+                "logger": "service.config",
+                "message": message,
+                "variable": variable,
+            }
+        )
+    else:
+        line = f"CRITICAL service.config: {message}"
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()

@@ -1,0 +1,102 @@
+"""Blueprints `health` (/healthz, /readyz) and `metrics` (/metrics)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify
+from prometheus_client import REGISTRY, generate_latest
+from prometheus_client.core import Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy import text
+
+from ..auth import token_required
+from ..db import DatabaseTimeout, run_bounded
+from ..extensions import db
+from .collector import DatabaseCollector
+
+READY_DB_TIMEOUT_SECONDS = 1.5
+log = logging.getLogger(__name__)
+health = Blueprint("health", __name__)
+metrics = Blueprint("metrics", __name__)
+
+
+def _jobs_readiness() -> dict[str, Any]:
+    reader = current_app.extensions.get("jobs_readiness")
+    return reader() if reader else {"ok": False, "jobs": {}}
+
+
+def _probe() -> tuple[float, dict[str, Any]]:
+    started = time.perf_counter()
+    db.session.execute(text("SELECT 1"))
+    latency_ms = round((time.perf_counter() - started) * 1000, 2)
+    return latency_ms, _jobs_readiness()
+
+
+@health.get("/healthz")
+def healthz() -> Response:
+    return jsonify({"status": "ok"})
+
+
+@health.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    settings = current_app.config["SETTINGS"]
+    build = {"version": settings.build_version, "commit": settings.build_commit}
+    try:
+        latency_ms, jobs = run_bounded(_probe, READY_DB_TIMEOUT_SECONDS)
+    except Exception as exc:
+        reason = "timeout" if isinstance(exc, DatabaseTimeout) else "unavailable"
+        log.warning("readiness: database check failed (%s: %s)", reason, type(exc).__name__)
+        body = {
+            "status": "fail",
+            "database": {"ok": False, "error": reason},
+            "jobs": {"ok": False, "jobs": {}},
+            "build": build,
+        }
+        return jsonify(body), 503
+    status = "ok" if jobs["ok"] else "degraded"
+    body = {
+        "status": status,
+        "database": {"ok": True, "latency_ms": latency_ms},
+        "jobs": jobs,
+        "build": build,
+    }
+    return jsonify(body), 200
+
+
+class _Scrape:
+    """What one scrape reads: per-process families, then the database ones."""
+
+    def __init__(self, *sources: Any) -> None:
+        self.sources = sources
+
+    def collect(self) -> Iterator[Metric]:
+        for source in self.sources:
+            yield from source.collect()
+
+
+def _scrape() -> _Scrape:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Sums every Gunicorn worker's files, dead workers' counters included.
+        process_metrics: Any = MultiProcessCollector(None)
+    else:  # single process (flask run, the test client)
+        process_metrics = REGISTRY
+    return _Scrape(process_metrics, current_app.extensions["db_collector"])
+
+
+@metrics.get("/metrics")
+@token_required("METRICS_TOKEN", "metrics")
+def metrics_endpoint() -> Response:
+    body = generate_latest(_scrape())  # type: ignore[arg-type]
+    return Response(body, content_type=CONTENT_TYPE_LATEST)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["db_collector"] = DatabaseCollector(app)
+    app.register_blueprint(health)
+    app.register_blueprint(metrics)

@@ -1,0 +1,1 @@
+"""Stripe webhooks: verification, storage, application to billing state."""

@@ -1,0 +1,62 @@
+"""Fixtures that start the service's real processes from the Procfile."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Proc, free_port, process_env, running, wait_for_http
+
+METRICS_TOKEN = "e2e-metrics-token-5f2a9c"
+ADMIN_TOKEN = "e2e-admin-token-77d1e0"
+
+
+@pytest.fixture
+def production_env(migrated: str, tmp_path: Path) -> dict[str, str]:
+    """SPEC.md's variables as an operator would set them for a production dyno."""
+    return process_env(
+        APP_ENV="production",
+        DATABASE_URL=migrated,
+        METRICS_TOKEN=METRICS_TOKEN,
+        ADMIN_TOKEN=ADMIN_TOKEN,
+        EMAIL_BACKEND="smtp",
+        SMTP_URL=f"smtp://127.0.0.1:{free_port()}",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prom"),
+    )
+
+
+@pytest.fixture
+def start_web(
+    production_env: dict[str, str], tmp_path: Path, make_app
+) -> Iterator[Callable[..., tuple[Proc, str]]]:
+    make_app()  # rows written by the processes are deleted after the test
+    started: list = []
+
+    def start(workers: int = 3, **overrides: str) -> tuple[Proc, str]:
+        port = free_port()
+        env = {**production_env, "PORT": str(port), "WEB_CONCURRENCY": str(workers), **overrides}
+        ctx = running("web", env, tmp_path / f"web-{port}.log")
+        proc = ctx.__enter__()
+        started.append(ctx)
+        base = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{base}/healthz", proc=proc)
+        return proc, base
+
+    yield start
+    for ctx in reversed(started):
+        ctx.__exit__(None, None, None)
+
+
+def json_lines(output: str) -> list[dict]:
+    """Every line must be one JSON object; returns them parsed."""
+    records = []
+    for line in output.splitlines():
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                raise AssertionError(f"not a JSON log line: {line!r}") from None
+    return records

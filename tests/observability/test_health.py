@@ -1,0 +1,78 @@
+import socket
+import threading
+import time
+from contextlib import contextmanager
+
+from tests.helpers import free_port
+
+
+@contextmanager
+def silent_listener():
+    """A TCP server that accepts connections and never says a word."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        server.close()
+
+
+def test_healthz_does_not_touch_the_database(make_app):
+    app = make_app(DATABASE_URL=f"postgresql://nobody@127.0.0.1:{free_port()}/none")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_readyz_without_worker_is_degraded(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "degraded"
+    assert body["database"]["ok"] is True
+    assert body["database"]["latency_ms"] >= 0
+    assert body["jobs"]["ok"] is False
+
+
+def test_readyz_fails_fast_when_database_refuses(make_app):
+    url = f"postgresql://root:hunter22@127.0.0.1:{free_port()}/nothing"
+    client = make_app(DATABASE_URL=url).test_client()
+    started = time.monotonic()
+    response = client.get("/readyz")
+    assert time.monotonic() - started < 2
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "fail"
+    assert body["database"]["ok"] is False and body["jobs"]["ok"] is False
+    raw = response.get_data(as_text=True)
+    assert "hunter22" not in raw and "127.0.0.1" not in raw and "Traceback" not in raw
+
+
+def test_readyz_is_bounded_when_database_hangs(make_app):
+    with silent_listener() as port:
+        client = make_app(DATABASE_URL=f"postgresql://root@127.0.0.1:{port}/hang").test_client()
+        for _ in range(3):  # stalled probes must not pile up or slow later calls
+            started = time.monotonic()
+            response = client.get("/readyz")
+            elapsed = time.monotonic() - started
+            assert elapsed < 2, elapsed
+            assert response.status_code == 503
+            assert response.get_json()["database"] == {"ok": False, "error": "timeout"}
