@@ -48,6 +48,8 @@ def upgrade():
     sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('claimed_by', sa.String(length=200), nullable=True),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('outcome', sa.String(length=16), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('job_run_request', schema=None) as batch_op:

@@ -60,6 +60,8 @@ class JobRunRequest(db.Model):  # type: ignore[name-defined]
     )
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     claimed_by: Mapped[str | None] = mapped_column(String(200))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(16))
 
 
 class Lease(db.Model):  # type: ignore[name-defined]

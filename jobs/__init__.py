@@ -1,0 +1,1 @@
+"""Scheduling only: the scheduler, the leader lease, one small function per job."""

@@ -1,0 +1,44 @@
+"""Start the worker: app context, leader lease, scheduler, clean exit on SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+
+from service import create_app
+from service.config import ConfigError
+from service.observability.logging import report_config_error
+
+from .leader import Leadership
+from .runner import JobRunner, build_scheduler, install_signal_handlers, lease_timing
+
+log = logging.getLogger("jobs.main")
+
+
+def main() -> int:
+    try:
+        app = create_app()
+    except ConfigError as exc:
+        report_config_error(exc)
+        return 2
+    settings = app.config["SETTINGS"]
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # we log each run ourselves
+    lease_seconds, _ = lease_timing(settings)
+    runner = JobRunner(app, Leadership(lease_seconds))
+    scheduler = build_scheduler(runner)
+    install_signal_handlers(scheduler)
+    log.info(
+        "worker starting",
+        extra={
+            "holder": runner.leadership.holder,
+            "version": settings.build_version,
+            "commit": settings.build_commit,
+        },
+    )
+    scheduler.start()  # blocks until SIGTERM/SIGINT
+    with app.app_context():
+        try:
+            runner.leadership.release()
+        except Exception as exc:  # the next leader will take over at expiry
+            log.warning("lease not released: %s", type(exc).__name__)
+    log.info("worker stopped")
+    return 0

@@ -1,0 +1,28 @@
+"""One small function per job; each calls domain logic in `service/`.
+
+They run inside an app context, through `jobs.runner.JobRunner.run`, which
+records heartbeat, success, duration and errors around them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+
+from service.jobstate.retention import prune_all
+
+log = logging.getLogger(__name__)
+
+
+def runner_heartbeat() -> None:
+    """The runner's own heartbeat: the wrapper's bookkeeping is the whole job.
+
+    It runs on the scheduler's executor like every other job, so a wedged
+    scheduler stops beating even while its process is alive.
+    """
+
+
+def retention() -> None:
+    pruned = prune_all(current_app.config["SETTINGS"].retention_days)
+    log.info("retention pruned %s", pruned, extra={"pruned": pruned})

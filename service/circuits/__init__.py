@@ -1,0 +1,1 @@
+"""Circuit breakers whose state lives in the database, shared by every process."""

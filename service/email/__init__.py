@@ -1,0 +1,1 @@
+"""Email: outbox, templates, backends, dispatch and the dead-letter queue."""

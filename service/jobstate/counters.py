@@ -1,0 +1,73 @@
+"""Durable counters: Prometheus counters whose values live in the database.
+
+The worker's counts (emails sent, job errors) must survive its restarts and
+reach Prometheus through the web tier, so each increment is an upsert in the
+caller's transaction: the count commits or rolls back with the change it
+counts. Labels are stored as canonical JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+
+from prometheus_client.core import CounterMetricFamily
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..extensions import db
+from .models import DurableCounter
+
+# name -> (help, label names). Each is always exposed, even before a first count.
+FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "job_errors_total": ("Job failures by job and short reason.", ("job", "reason")),
+    "email_notifications_total": (
+        "Email send attempts by template and outcome.",
+        ("template", "status"),
+    ),
+}
+
+
+def _labels_key(labels: Mapping[str, str]) -> str:
+    return json.dumps(dict(sorted(labels.items())), separators=(",", ":"))
+
+
+def increment(name: str, labels: Mapping[str, str], amount: float = 1.0) -> None:
+    """Add `amount` in the current session's transaction (caller commits)."""
+    if name not in FAMILIES:
+        raise KeyError(f"unknown durable counter {name!r}")
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(DurableCounter).values(name=name, labels=_labels_key(labels), value=amount)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["name", "labels"],
+        set_={"value": DurableCounter.value + stmt.excluded.value},
+    )
+    db.session.execute(stmt)
+
+
+def value(name: str, labels: Mapping[str, str]) -> float:
+    row = db.session.execute(
+        select(DurableCounter.value).where(
+            DurableCounter.name == name, DurableCounter.labels == _labels_key(labels)
+        )
+    ).scalar_one_or_none()
+    return row or 0.0
+
+
+def metric_families() -> Iterator[CounterMetricFamily]:
+    """Every durable counter family, for the scrape-time collector."""
+    rows = db.session.execute(
+        select(DurableCounter.name, DurableCounter.labels, DurableCounter.value)
+    )
+    by_name: dict[str, list[tuple[dict[str, str], float]]] = defaultdict(list)
+    for name, labels, amount in rows:
+        by_name[name].append((json.loads(labels), amount))
+    for name, (help_text, label_names) in FAMILIES.items():
+        family = CounterMetricFamily(name.removesuffix("_total"), help_text, labels=label_names)
+        for labels, amount in sorted(
+            by_name.get(name, []), key=lambda item: sorted(item[0].items())
+        ):
+            family.add_metric([labels.get(label, "") for label in label_names], amount)
+        yield family

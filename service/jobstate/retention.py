@@ -1,0 +1,29 @@
+"""Pruning of history past the retention age (the `retention` job's logic)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+
+from ..extensions import db
+from ..timeutil import utcnow
+from .models import JobRun, JobRunRequest
+
+
+def prune_job_history(cutoff: datetime) -> int:
+    runs = db.session.execute(delete(JobRun).where(JobRun.started_at < cutoff)).rowcount
+    requests = db.session.execute(
+        delete(JobRunRequest).where(
+            JobRunRequest.finished_at.is_not(None), JobRunRequest.requested_at < cutoff
+        )
+    ).rowcount
+    return runs + requests
+
+
+def prune_all(retention_days: int) -> dict[str, int]:
+    """Delete what is older than the retention age, domain by domain; one commit."""
+    cutoff = utcnow() - timedelta(days=retention_days)
+    pruned = {"job_history": prune_job_history(cutoff)}
+    db.session.commit()
+    return pruned
