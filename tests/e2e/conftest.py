@@ -60,3 +60,23 @@ def json_lines(output: str) -> list[dict]:
             except ValueError:
                 raise AssertionError(f"not a JSON log line: {line!r}") from None
     return records
+
+
+@pytest.fixture
+def start_worker(
+    production_env: dict[str, str], tmp_path: Path, make_app
+) -> Iterator[Callable[..., Proc]]:
+    """Start `worker` processes from the Procfile; stopped (SIGTERM) after the test."""
+    make_app()
+    started: list = []
+
+    def start(**overrides: str) -> Proc:
+        env = {**production_env, "JOB_HEARTBEAT_TTL_SECONDS": "4", **overrides}
+        ctx = running("worker", env, tmp_path / f"worker-{len(started)}.log")
+        proc = ctx.__enter__()
+        started.append(ctx)
+        return proc
+
+    yield start
+    for ctx in reversed(started):
+        ctx.__exit__(None, None, None)
