@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from flask import Flask, current_app
-from sqlalchemy import event
+from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
 
 from .config import Settings
 
@@ -106,3 +108,25 @@ def run_bounded(fn: Callable[[], T], timeout: float, app: Flask | None = None) -
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+class UtcDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every backend.
+
+    SQLite stores no offset and hands back naive values; normalising here
+    means comparisons (also SQLAlchemy's in-Python evaluation of bulk
+    UPDATEs) never mix naive and aware datetimes.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given; use service.timeutil.utcnow()")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

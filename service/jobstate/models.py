@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..db import UtcDateTime
 from ..extensions import db
 from ..timeutil import utcnow
 
@@ -17,14 +18,14 @@ class JobState(db.Model):  # type: ignore[name-defined]
     __tablename__ = "job_state"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    last_heartbeat: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_heartbeat: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_duration_seconds: Mapped[float | None] = mapped_column(Float)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     last_error: Mapped[str | None] = mapped_column(String(500))
-    last_error_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     ttl_seconds: Mapped[float | None] = mapped_column(Float)
     runner: Mapped[str | None] = mapped_column(String(200))
 
@@ -37,8 +38,8 @@ class JobRun(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     job: Mapped[str] = mapped_column(String(64), nullable=False)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     duration_seconds: Mapped[float | None] = mapped_column(Float)
     outcome: Mapped[str] = mapped_column(String(16), nullable=False)
     error_reason: Mapped[str | None] = mapped_column(String(100))
@@ -55,12 +56,10 @@ class JobRunRequest(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     job: Mapped[str] = mapped_column(String(64), nullable=False)
-    requested_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, nullable=False
-    )
-    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, nullable=False)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(200))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     outcome: Mapped[str | None] = mapped_column(String(16))
 
 
@@ -74,9 +73,9 @@ class Lease(db.Model):  # type: ignore[name-defined]
     host: Mapped[str | None] = mapped_column(String(200))
     pid: Mapped[int | None] = mapped_column(Integer)
     token: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    acquired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    renewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acquired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    renewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class DurableCounter(db.Model):  # type: ignore[name-defined]

@@ -1,0 +1,118 @@
+"""The `worker` Procfile line as real processes, observed through the web tier."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from service.extensions import db
+from service.jobstate.models import JobRun
+from tests.e2e.conftest import ADMIN_TOKEN, METRICS_TOKEN, json_lines
+from tests.helpers import sample_value, wait_until
+
+pytestmark = pytest.mark.e2e
+TTL = 4.0
+
+
+def _ready(base: str) -> dict:
+    response = requests.get(f"{base}/readyz", timeout=5)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _status(base: str) -> dict:
+    response = requests.get(
+        f"{base}/v1/admin/jobs/status",
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _runner_up(base: str) -> float | None:
+    text = requests.get(f"{base}/metrics", params={"token": METRICS_TOKEN}, timeout=5).text
+    return sample_value(text, "job_runner_up", job="jobs-runner")
+
+
+def test_worker_heartbeats_sigterm_staleness_and_recovery(start_web, start_worker):
+    _, base = start_web(workers=2)
+    assert _ready(base)["status"] == "degraded"  # no worker yet
+    worker = start_worker()
+    wait_until(lambda: _ready(base)["status"] == "ok", 20, message="readyz ok")
+    assert _runner_up(base) == 1
+
+    worker.signal(signal.SIGTERM)
+    started = time.monotonic()
+    assert worker.wait(timeout=10) == 0
+    assert time.monotonic() - started < 5
+    records = json_lines(worker.output())  # production: every line one JSON object
+    assert records[-1]["message"] == "worker stopped"
+    runs = [r for r in records if r.get("job") == "jobs-runner" and r.get("outcome")]
+    assert runs and all({"duration_ms", "trigger", "fencing_token"} <= set(r) for r in runs)
+    assert any(r["message"] == "worker starting" and "commit" in r for r in records)
+
+    body = wait_until(
+        lambda: (b := _ready(base))["status"] == "degraded" and b, TTL + 5, message="degraded"
+    )
+    assert body["database"]["ok"] is True and body["jobs"]["ok"] is False
+    assert body["jobs"]["jobs"]["jobs-runner"]["ok"] is False
+    assert _runner_up(base) == 0
+    assert _status(base)["leader"] is None  # released on SIGTERM
+
+    start_worker()
+    wait_until(lambda: _ready(base)["status"] == "ok", 20, message="recovered")
+    assert _runner_up(base) == 1
+
+
+def _runs_since(app, job: str, since) -> list[JobRun]:
+    with app.app_context():
+        runs = db.session.scalars(
+            select(JobRun).where(JobRun.job == job, JobRun.started_at >= since)
+        ).all()
+        db.session.expunge_all()
+        return runs
+
+
+def test_two_workers_run_each_tick_once_and_hand_over_on_sigkill(start_web, start_worker, make_app):
+    app = make_app()
+    _, base = start_web(workers=1)
+    first, second = start_worker(), start_worker()
+    wait_until(lambda: _ready(base)["status"] == "ok", 20, message="readyz ok")
+    leader = wait_until(lambda: _status(base)["leader"], 10, message="a leader")
+    assert leader["pid"] in (first.pid, second.pid)
+
+    from service.timeutil import utcnow
+
+    window_start = utcnow()
+    time.sleep(4.0)
+    runs = _runs_since(app, "jobs-runner", window_start)
+    interval = TTL / 4
+    # One run per tick in total, not one per worker.
+    assert 4.0 / interval - 1 <= len(runs) <= 4.0 / interval + 1, len(runs)
+    assert len({r.fencing_token for r in runs}) == 1
+
+    victim, survivor = (first, second) if leader["pid"] == first.pid else (second, first)
+    os.kill(victim.pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+    new_leader = wait_until(
+        lambda: (ld := _status(base)["leader"]) and ld["pid"] == survivor.pid and ld,
+        TTL + 2,
+        message="handover",
+    )
+    handover = time.monotonic() - killed_at
+    assert handover < TTL, handover
+    assert new_leader["fencing_token"] > leader["fencing_token"]
+    wait_until(lambda: _ready(base)["status"] == "ok", TTL, message="still ready")
+    with app.app_context():
+        tokens = db.session.execute(
+            select(JobRun.fencing_token, func.count())
+            .where(JobRun.job == "jobs-runner")
+            .group_by(JobRun.fencing_token)
+        ).all()
+    assert {t for t, _ in tokens} >= {leader["fencing_token"], new_leader["fencing_token"]}
