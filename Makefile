@@ -18,7 +18,7 @@ install: $(STAMP)
 run: install
 	mkdir -p var
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start release
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start web worker
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $${PORT:-8000} web worker
 
 # The whole suite on SQLite, then on PostgreSQL when it answers
 # (REQUIRE_POSTGRES=1 makes its absence a failure, as in CI).
