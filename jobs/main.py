@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from service import create_app
-from service.config import ConfigError
-from service.observability.logging import report_config_error
+from service import create_app_or_exit
 
 from .leader import Leadership
 from .runner import JobRunner, build_scheduler, install_signal_handlers, lease_timing
@@ -15,11 +13,7 @@ log = logging.getLogger("jobs.main")
 
 
 def main() -> int:
-    try:
-        app = create_app()
-    except ConfigError as exc:
-        report_config_error(exc)
-        return 2
+    app = create_app_or_exit()
     settings = app.config["SETTINGS"]
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # we log each run ourselves
     lease_seconds, _ = lease_timing(settings)

@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from flask import Flask
 
 from . import errors
-from .config import PROJECT_ROOT, Settings, load_settings
+from .config import PROJECT_ROOT, ConfigError, Settings, load_settings
 from .db import engine_options, init_engine
 from .extensions import db, migrate
 from .observability import metrics as http_metrics
 from .observability import views as observability_views
-from .observability.logging import configure_logging
+from .observability.logging import configure_logging, report_config_error
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,16 @@ def _register_blueprints(app: Flask) -> None:
     jobstate.init_app(app)
     app.register_blueprint(webhooks)
     app.register_blueprint(admin)
+
+
+def create_app_or_exit() -> Flask:
+    """For process entry points: a configuration error ends the process with
+    one clear (JSON in production) line naming the variable, exit status 2."""
+    try:
+        return create_app()
+    except ConfigError as exc:
+        report_config_error(exc)
+        raise SystemExit(2) from None
 
 
 def create_app(config: Mapping[str, object] | None = None) -> Flask:

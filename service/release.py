@@ -12,10 +12,8 @@ import sys
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 
-from . import create_app
-from .config import ConfigError
+from . import create_app_or_exit
 from .extensions import db
-from .observability.logging import report_config_error
 
 log = logging.getLogger("service.release")
 
@@ -26,11 +24,7 @@ def _current_revision() -> str | None:
 
 
 def main() -> int:
-    try:
-        app = create_app()
-    except ConfigError as exc:
-        report_config_error(exc)
-        return 2
+    app = create_app_or_exit()
     settings = app.config["SETTINGS"]
     with app.app_context():
         before = _current_revision()
