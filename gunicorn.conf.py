@@ -6,6 +6,7 @@ and removes a dead worker's live gauges. The variable is set here, before
 any worker imports prometheus_client, which picks its storage at import.
 """
 
+import glob
 import os
 import shutil
 import sys
@@ -49,8 +50,10 @@ _multiproc_dir = os.environ.setdefault(
 
 def on_starting(server):
     # Files from an earlier master would be summed into this one's counters.
-    shutil.rmtree(_multiproc_dir, ignore_errors=True)
+    # Only the metric files go: the directory may be shared with other things.
     os.makedirs(_multiproc_dir, exist_ok=True)
+    for stale in glob.glob(os.path.join(_multiproc_dir, "*.db")):
+        os.remove(stale)
     server.log.info("prometheus multiprocess dir ready", extra={"path": _multiproc_dir})
 
 

@@ -116,3 +116,14 @@ def test_production_start_fails_clearly_without_database_url(production_env, tmp
         proc.stop()
     records = json_lines(proc.output())
     assert any(r.get("variable") == "DATABASE_URL" for r in records)
+
+
+def test_master_start_empties_stale_metric_files_only(start_web, tmp_path):
+    prom = tmp_path / "prom"
+    prom.mkdir()
+    (prom / "counter_424242.db").write_bytes(b"left by an earlier master")
+    (prom / "keep.txt").write_text("not ours")
+    _, base = start_web(workers=1)
+    assert not (prom / "counter_424242.db").exists()
+    assert (prom / "keep.txt").read_text() == "not ours"
+    assert sample_value(_scrape(base), "metrics_database_up") == 1
