@@ -120,3 +120,20 @@ def test_database_families_are_left_out_when_database_is_down(make_app):
     client = make_app(DATABASE_URL=f"postgresql://x@127.0.0.1:{free_port()}/none").test_client()
     text = _scrape(client)
     assert sample_value(text, "metrics_database_up") == 0
+
+
+def test_metrics_answer_within_seconds_when_database_hangs(make_app):
+    import time
+
+    from tests.observability.test_health import silent_listener
+
+    with silent_listener() as port:
+        client = make_app(DATABASE_URL=f"postgresql://root@127.0.0.1:{port}/hang").test_client()
+        started = time.monotonic()
+        response = client.get("/metrics")
+        assert time.monotonic() - started < 4
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert sample_value(text, "metrics_database_up") == 0
+    assert "job_runner_up" not in text  # database-backed families left out
+    assert "http_request_latency_seconds" in text  # per-process families as usual
