@@ -7,7 +7,7 @@ import logging
 from service import create_app_or_exit
 
 from .leader import Leadership
-from .runner import JobRunner, build_scheduler, install_signal_handlers, lease_timing
+from .runner import GracefulStop, JobRunner, build_scheduler, lease_timing
 
 log = logging.getLogger("jobs.main")
 
@@ -19,7 +19,8 @@ def main() -> int:
     lease_seconds, _ = lease_timing(settings)
     runner = JobRunner(app, Leadership(lease_seconds))
     scheduler = build_scheduler(runner)
-    install_signal_handlers(scheduler)
+    stop = GracefulStop(scheduler)
+    stop.install()
     log.info(
         "worker starting",
         extra={
@@ -29,6 +30,7 @@ def main() -> int:
         },
     )
     scheduler.start()  # blocks until SIGTERM/SIGINT
+    stop.wait()  # runs in flight end before the lease is released
     with app.app_context():
         try:
             runner.leadership.release()

@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any
 
+from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
@@ -235,17 +236,54 @@ def build_scheduler(runner: JobRunner) -> BlockingScheduler:
     return scheduler
 
 
-def install_signal_handlers(scheduler: BlockingScheduler) -> None:
-    stopping = threading.Event()
+class GracefulStop:
+    """SIGTERM/SIGINT: no new runs, finish those in flight, then let main() exit.
 
-    def stop(signum: int, _frame: Any) -> None:
-        if stopping.is_set():
+    The signal handler itself only hands the work to a thread: it runs on
+    the main thread at an arbitrary point, possibly while that thread holds
+    one of the scheduler's locks that a finishing job needs, so waiting there
+    could deadlock. A signal that arrives before the scheduler runs is acted
+    on the moment it starts. `wait()` returns once runs in flight are over,
+    so the lease is released only after them.
+    """
+
+    def __init__(self, scheduler: BlockingScheduler) -> None:
+        self.scheduler = scheduler
+        self.requested = threading.Event()
+        self.finished = threading.Event()
+        self._lock = threading.Lock()
+        self._done = False
+
+    def install(self) -> None:
+        self.scheduler.add_listener(self._on_started, EVENT_SCHEDULER_STARTED)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def wait(self) -> None:
+        if self.requested.is_set():
+            self.finished.wait()
+
+    def _shutdown_once(self, wait: bool) -> None:
+        with self._lock:
+            if self._done or not self.scheduler.running:
+                return
+            self._done = True
+        self.scheduler.shutdown(wait=wait)
+
+    def _on_started(self, _event: Any) -> None:
+        if self.requested.is_set():
+            self._shutdown_once(wait=False)  # nothing is in flight yet
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        if self.requested.is_set():
             return
-        stopping.set()
-        log.info(
-            "received %s: finishing the job in flight, then exiting", signal.Signals(signum).name
-        )
-        scheduler.shutdown(wait=True)  # no new runs; waits for those in flight
+        self.requested.set()
+        name = signal.Signals(signum).name
+        threading.Thread(target=self._stop, args=(name,), name="worker-stop", daemon=True).start()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    def _stop(self, name: str) -> None:
+        try:
+            log.info("received %s: finishing the job in flight, then exiting", name)
+            self._shutdown_once(wait=True)
+        finally:
+            self.finished.set()

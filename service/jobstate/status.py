@@ -94,7 +94,9 @@ def metric_families() -> Iterator[Metric]:
     up = _gauge("job_runner_up", "1 while the job's heartbeat is younger than its TTL.")
     ttl = _gauge("job_heartbeat_ttl_seconds", "Heartbeat TTL in force for the job.")
     rows = {row.name: row for row in db.session.scalars(select(JobState))}
-    for status in job_statuses():
+    # Only scheduled jobs: a renamed or retired job's old row would otherwise
+    # report up=0 forever and keep the stale-heartbeat alert firing.
+    for status in (s for s in job_statuses() if s["scheduled"]):
         name, row = status["job"], rows.get(status["job"])
         if row is not None and row.last_heartbeat is not None:
             heartbeat.add_metric([name], timestamp(row.last_heartbeat))

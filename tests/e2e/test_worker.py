@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 
 import pytest
@@ -116,3 +117,17 @@ def test_two_workers_run_each_tick_once_and_hand_over_on_sigkill(start_web, star
             .group_by(JobRun.fencing_token)
         ).all()
     assert {t for t, _ in tokens} >= {leader["fencing_token"], new_leader["fencing_token"]}
+
+
+def test_sigterm_during_start_up_exits_zero(start_worker):
+    worker = start_worker()
+    wait_until(
+        lambda: "worker starting" in worker.output(), 20, interval=0.01, message="start line"
+    )
+    worker.signal(signal.SIGTERM)
+    try:
+        code = worker.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        code = None
+    assert code == 0, worker.output()
+    assert json_lines(worker.output())[-1]["message"] == "worker stopped"

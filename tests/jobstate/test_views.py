@@ -133,3 +133,22 @@ def test_cli_runs_a_job_here_when_no_worker_leads(app):
     assert '"job": "retention"' in status.output
     bad = app.test_cli_runner().invoke(args=["jobs", "run", "nope"])
     assert bad.exit_code != 0 and "unknown job" in bad.output
+
+
+def test_retired_jobs_are_left_out_of_metrics(app, client):
+    _beat_all(app)
+    with app.app_context():
+        db.session.add(
+            JobState(
+                name="old-renamed-job",
+                last_heartbeat=utcnow() - timedelta(days=3),
+                consecutive_failures=0,
+            )
+        )
+        db.session.commit()
+    text = client.get("/metrics").get_data(as_text=True)
+    assert sample_value(text, "job_runner_up", job="old-renamed-job") is None
+    assert sample_value(text, "job_runner_up", job="jobs-runner") == 1
+    jobs = {j["job"]: j for j in client.get("/v1/admin/jobs/status").get_json()["jobs"]}
+    assert jobs["old-renamed-job"]["scheduled"] is False
+    assert client.get("/readyz").get_json()["status"] == "ok"
