@@ -10,6 +10,7 @@ import logging
 
 from flask import current_app
 
+from service.email import dispatch
 from service.jobstate.retention import prune_all
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,18 @@ def runner_heartbeat() -> None:
     It runs on the scheduler's executor like every other job, so a wedged
     scheduler stops beating even while its process is alive.
     """
+
+
+def email_dispatch() -> None:
+    tally = dispatch.dispatch_queued()
+    if tally:
+        log.info("email-dispatch: %s", tally, extra={"tally": tally})
+
+
+def email_dlq() -> None:
+    tally = dispatch.retry_pending()
+    if tally:
+        log.info("email-dlq: %s", tally, extra={"tally": tally})
 
 
 def retention() -> None:
