@@ -76,24 +76,27 @@ def _reset_after() -> timedelta:
 
 @contextmanager
 def _transaction(name: str) -> Iterator[Connection]:
-    """A transaction of its own, with the breaker's row known to exist."""
     if name not in CIRCUITS:
         raise UnknownCircuitError(name)
     with db.engine.begin() as conn:
+        yield conn
+
+
+def _read(conn: Connection, name: str, for_update: bool = False) -> CircuitView:
+    """The breaker's row, created closed the first time it is asked for."""
+    query = select(_table).where(_table.c.name == name)
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().one_or_none()
+    if row is None:
         insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         conn.execute(
             insert(_table)
             .values(name=name, state=CLOSED, consecutive_failures=0, updated_at=utcnow())
             .on_conflict_do_nothing()
         )
-        yield conn
-
-
-def _read(conn: Connection, name: str, for_update: bool = False) -> CircuitView:
-    query = select(_table).where(_table.c.name == name)
-    if for_update:
-        query = query.with_for_update()
-    return CircuitView(**conn.execute(query).mappings().one())
+        row = conn.execute(query).mappings().one()
+    return CircuitView(**row)
 
 
 def get(name: str) -> CircuitView:
@@ -146,11 +149,10 @@ def check(name: str) -> None:
 def record_success(name: str) -> bool:
     """Close the breaker; True if this closed it (it was open or half-open)."""
     with _transaction(name) as conn:
-        was = _read(conn, name, for_update=True)
-        if was.state == CLOSED and was.consecutive_failures == 0:
-            return False
-        _close(conn, name)
-    return was.state != CLOSED
+        # The common case (closed, no failures) matches nothing and writes nothing.
+        closed_it = _close(conn, name, _table.c.state != CLOSED)
+        _close(conn, name, _table.c.consecutive_failures != 0)
+    return closed_it
 
 
 def record_failure(name: str, error: str | None = None) -> str:
@@ -175,10 +177,10 @@ def record_failure(name: str, error: str | None = None) -> str:
     return OPEN if opens else was.state
 
 
-def _close(conn: Connection, name: str) -> None:
-    conn.execute(
+def _close(conn: Connection, name: str, *conditions: Any) -> bool:
+    closed = conn.execute(
         update(_table)
-        .where(_table.c.name == name)
+        .where(_table.c.name == name, *conditions)
         .values(
             state=CLOSED,
             consecutive_failures=0,
@@ -186,12 +188,14 @@ def _close(conn: Connection, name: str) -> None:
             trial_started_at=None,
             updated_at=utcnow(),
         )
-    )
+    ).rowcount
+    return bool(closed)
 
 
 def reset(name: str) -> CircuitView:
     """Force a breaker closed (operator action)."""
     with _transaction(name) as conn:
+        _read(conn, name)  # creates the row if it is missing
         _close(conn, name)
         return _read(conn, name)
 

@@ -140,7 +140,7 @@ def test_one_trial_at_a_time_across_sessions(make_app):
         results: list[bool] = []
         errors: list[BaseException] = []
 
-        def race(app) -> None:
+        def race(app, barrier=barrier, results=results, errors=errors) -> None:
             try:
                 with app.app_context():
                     barrier.wait(10)

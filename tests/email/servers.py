@@ -30,13 +30,13 @@ class RecordingHandler:
         self.data_reply: str | None = None
         self.lock = threading.Lock()
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.rcpt_reply:
             return self.rcpt_reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         if self.data_reply:
             return self.data_reply
         with self.lock:
@@ -108,7 +108,7 @@ class SendGridFake:
 
 def _sendgrid_handler(fake: SendGridFake) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             with fake.lock:
                 fake.requests.append(

@@ -69,7 +69,7 @@ def test_one_session_serves_a_batch_and_recovers(sendgrid):
 
 
 def test_unreachable_api_is_retryable():
-    with SendGridBackend(f"http://127.0.0.1:{free_port()}", "k") as backend:
-        with pytest.raises(SendError) as info:
-            backend.send(EMAIL)
+    backend = SendGridBackend(f"http://127.0.0.1:{free_port()}", "k")
+    with backend, pytest.raises(SendError) as info:
+        backend.send(EMAIL)
     assert info.value.retryable and info.value.provider_fault

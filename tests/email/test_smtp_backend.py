@@ -142,35 +142,44 @@ def test_starttls_and_auth(tls):
     passwords = Passwords()
     handler = RecordingHandler()
     kwargs = {"tls_context": tls, "require_starttls": True, "authenticator": passwords}
-    with smtp_server(handler=handler, **kwargs) as (_, port):
-        with backend(port, "?starttls=true", auth="mailer:s3cret%2Fpw@") as b:
-            b.send(email())
+    with (
+        smtp_server(handler=handler, **kwargs) as (_, port),
+        backend(port, "?starttls=true", auth="mailer:s3cret%2Fpw@") as b,
+    ):
+        b.send(email())
     assert passwords.logins == ["mailer"]
     assert len(handler.messages) == 1
 
 
 def test_wrong_password_is_retryable(tls):
     kwargs = {"tls_context": tls, "require_starttls": True, "authenticator": Passwords()}
-    with smtp_server(**kwargs) as (_, port):
-        with backend(port, "?starttls=true", auth="mailer:wrong@") as b:
-            with pytest.raises(SendError) as info:
-                b.send(email())
+    with (
+        smtp_server(**kwargs) as (_, port),
+        backend(port, "?starttls=true", auth="mailer:wrong@") as b,
+        pytest.raises(SendError) as info,
+    ):
+        b.send(email())
     assert info.value.retryable and info.value.reason == "auth_failed"
 
 
 def test_implicit_tls(tls):
     handler = RecordingHandler()
-    with smtp_server(handler=handler, ssl_context=tls) as (_, port):
-        with backend(port, scheme="smtps") as b:
-            b.send(email())
+    with (
+        smtp_server(handler=handler, ssl_context=tls) as (_, port),
+        backend(port, "", "smtps") as b,
+    ):
+        b.send(email())
     assert len(handler.messages) == 1
 
 
 def test_untrusted_certificate_is_refused(tls, monkeypatch):
     monkeypatch.delenv("SSL_CERT_FILE")
-    with smtp_server(ssl_context=tls) as (_, port):
-        with backend(port, scheme="smtps") as b, pytest.raises(SendError) as info:
-            b.send(email())
+    with (
+        smtp_server(ssl_context=tls) as (_, port),
+        backend(port, "", "smtps") as b,
+        pytest.raises(SendError) as info,
+    ):
+        b.send(email())
     assert info.value.retryable
 
 
