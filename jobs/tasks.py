@@ -24,16 +24,19 @@ def runner_heartbeat() -> None:
     """
 
 
+def _log_tally(job: str, tally: dict[str, int]) -> None:
+    # A run that only found the breaker open says so at DEBUG: it would
+    # otherwise log every few seconds for the whole outage.
+    level = logging.INFO if set(tally) - {"circuit_open"} else logging.DEBUG
+    log.log(level, "%s: %s", job, tally or "nothing due", extra={"tally": tally})
+
+
 def email_dispatch() -> None:
-    tally = dispatch.dispatch_queued()
-    if tally:
-        log.info("email-dispatch: %s", tally, extra={"tally": tally})
+    _log_tally("email-dispatch", dispatch.dispatch_queued())
 
 
 def email_dlq() -> None:
-    tally = dispatch.retry_pending()
-    if tally:
-        log.info("email-dlq: %s", tally, extra={"tally": tally})
+    _log_tally("email-dlq", dispatch.retry_pending())
 
 
 def retention() -> None:
