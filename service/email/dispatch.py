@@ -67,6 +67,12 @@ def _send(message: Claimed, backend: Backend, settings: Any) -> Outcome | None:
         else:  # the provider answered: it works
             breaker.record_success(CIRCUIT)
         return _failure(message, error, settings.email_max_attempts)
+    except Exception as exc:
+        # Something about this message (a header the email library refuses,
+        # say) that no retry fixes; left unhandled, it would fail every run
+        # and block the queue behind it.
+        log.exception("email %s: unexpected error while sending", message.id)
+        return Outcome(DEAD, f"unexpected: {type(exc).__name__}: {exc}")
     closed = breaker.record_success(CIRCUIT)
     return Outcome(
         result.status, provider_message_id=result.provider_message_id, closed_circuit=closed

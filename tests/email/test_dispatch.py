@@ -120,6 +120,16 @@ def test_unknown_template_is_dead_without_touching_the_server(mail):
     assert mail.messages == []
 
 
+def test_a_message_the_mail_library_refuses_is_dead_and_blocks_nothing(mail):
+    [bad] = queue(recipient="ada@example.com\nBcc: everyone@example.com", prefix="bad")
+    [good] = queue(prefix="good")
+    assert dispatch.dispatch_queued() == {"dead": 1, "delivered": 1}
+    assert "unexpected: ValueError" in message(bad).last_error
+    assert message(good).status == "delivered"
+    assert [m["To"] for m in mail.messages] == ["ada@example.com"]
+    assert breaker.get("email").consecutive_failures == 0
+
+
 def test_console_backend_counts_skipped(make_app):
     with make_app(EMAIL_BACKEND="console").app_context():
         [mid] = queue()
