@@ -33,6 +33,8 @@ class JobSpec:
 
 SCHEDULE: tuple[JobSpec, ...] = (
     JobSpec("jobs-runner", tasks.runner_heartbeat, lambda s: s.job_heartbeat_interval_seconds),
+    JobSpec("email-dispatch", tasks.email_dispatch, lambda s: s.email_dispatch_interval_seconds),
+    JobSpec("email-dlq", tasks.email_dlq, lambda s: s.email_dlq_interval_seconds),
     JobSpec("retention", tasks.retention, lambda s: RETENTION_INTERVAL_SECONDS),
 )
 

@@ -10,6 +10,7 @@ import logging
 
 from flask import current_app
 
+from service.email import dispatch
 from service.jobstate.retention import prune_all
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,21 @@ def runner_heartbeat() -> None:
     It runs on the scheduler's executor like every other job, so a wedged
     scheduler stops beating even while its process is alive.
     """
+
+
+def _log_tally(job: str, tally: dict[str, int]) -> None:
+    # A run that only found the breaker open says so at DEBUG: it would
+    # otherwise log every few seconds for the whole outage.
+    level = logging.INFO if set(tally) - {"circuit_open"} else logging.DEBUG
+    log.log(level, "%s: %s", job, tally or "nothing due", extra={"tally": tally})
+
+
+def email_dispatch() -> None:
+    _log_tally("email-dispatch", dispatch.dispatch_queued())
+
+
+def email_dlq() -> None:
+    _log_tally("email-dlq", dispatch.retry_pending())
 
 
 def retention() -> None:

@@ -39,13 +39,15 @@ def _init_database(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import jobstate
+    from . import circuits, email, jobstate
     from .admin.views import admin
     from .jobstate import views as _jobstate_views  # noqa: F401  (routes on `admin`)
     from .webhooks.views import webhooks
 
     observability_views.init_app(app)
     jobstate.init_app(app)
+    email.init_app(app)
+    circuits.init_app(app)
     app.register_blueprint(webhooks)
     app.register_blueprint(admin)
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 ENVIRONMENTS = ("development", "test", "production")
 EMAIL_BACKENDS = ("console", "smtp", "sendgrid")
@@ -151,6 +151,13 @@ def _check_email(env: Mapping[str, str], backend: str, app_env: str) -> None:
             raise ConfigError(
                 "SMTP_URL", "must look like smtp://user:pass@host:port or smtps://..."
             )
+        try:
+            _ = parts.port
+            timeout = float(dict(parse_qsl(parts.query)).get("timeout", "10"))
+        except ValueError:
+            raise ConfigError("SMTP_URL", "has a bad port or ?timeout= value") from None
+        if timeout <= 0:
+            raise ConfigError("SMTP_URL", "?timeout= must be greater than 0")
     if backend == "sendgrid" and _get(env, "SENDGRID_API_KEY") is None:
         raise ConfigError("SENDGRID_API_KEY", "is required when EMAIL_BACKEND=sendgrid")
 

@@ -1,10 +1,20 @@
-"""The outbox: one row per email, written in the transaction that causes it."""
+"""The outbox, its attempt history, and the suppression list."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -12,6 +22,13 @@ from ..timeutil import utcnow
 
 # queued -> delivered | skipped | pending (failed, in the dead-letter queue) -> dead
 QUEUED, DELIVERED, SKIPPED, PENDING, DEAD = "queued", "delivered", "skipped", "pending", "dead"
+STATUSES = (QUEUED, DELIVERED, SKIPPED, PENDING, DEAD)
+DLQ_STATUSES = (PENDING, DEAD)
+# Outcomes of one attempt, as counted in email_notifications_total{status}.
+FAILED = "failed"
+OUTCOMES = (DELIVERED, SKIPPED, FAILED, DEAD)
+
+_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
 class EmailMessage(db.Model):  # type: ignore[name-defined]
@@ -21,7 +38,7 @@ class EmailMessage(db.Model):  # type: ignore[name-defined]
         Index("ix_email_message_status_id", "status", "id"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
     template: Mapped[str] = mapped_column(String(64), nullable=False)
     recipient: Mapped[str] = mapped_column(String(320), nullable=False)
@@ -31,6 +48,7 @@ class EmailMessage(db.Model):  # type: ignore[name-defined]
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(255))
+    # A worker owns the message until claimed_until; one that dies loses it then.
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(
@@ -40,3 +58,37 @@ class EmailMessage(db.Model):  # type: ignore[name-defined]
         DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False
     )
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class EmailAttempt(db.Model):  # type: ignore[name-defined]
+    """One send attempt, written in the transaction that records its outcome."""
+
+    __tablename__ = "email_attempt"
+    __table_args__ = (Index("ix_email_attempt_message", "message_id", "number"),)
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        _ID, ForeignKey("email_message.id", ondelete="CASCADE"), nullable=False
+    )
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    outcome: Mapped[str] = mapped_column(String(16), nullable=False)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    duration_ms: Mapped[float] = mapped_column(Float, nullable=False)
+    backend: Mapped[str] = mapped_column(String(16), nullable=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    provider_message_id: Mapped[str | None] = mapped_column(String(255))
+    worker: Mapped[str | None] = mapped_column(String(200))
+
+
+class Suppression(db.Model):  # type: ignore[name-defined]
+    """Addresses never mailed: hard bounces (added on a permanent recipient
+    rejection) and unsubscribes (added by an operator)."""
+
+    __tablename__ = "email_suppression"
+
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32), nullable=False)
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, nullable=False
+    )

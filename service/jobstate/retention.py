@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 
+from ..email.outbox import prune_sent
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import JobRun, JobRunRequest
@@ -24,6 +25,6 @@ def prune_job_history(cutoff: datetime) -> int:
 def prune_all(retention_days: int) -> dict[str, int]:
     """Delete what is older than the retention age, domain by domain; one commit."""
     cutoff = utcnow() - timedelta(days=retention_days)
-    pruned = {"job_history": prune_job_history(cutoff)}
+    pruned = {"job_history": prune_job_history(cutoff), "email": prune_sent(cutoff)}
     db.session.commit()
     return pruned

@@ -1,0 +1,21 @@
+"""Admin routes for the circuit breakers (on the `admin` blueprint)."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify
+
+from ..admin.views import admin
+from ..errors import ApiError
+from . import breaker
+
+
+@admin.get("/circuits")
+def list_circuits() -> Response:
+    return jsonify({"circuits": [breaker.describe(c) for c in breaker.all_circuits()]})
+
+
+@admin.post("/circuits/<name>/reset")
+def reset_circuit(name: str) -> Response:
+    if name not in breaker.CIRCUITS:
+        raise ApiError(404, "unknown_circuit", f"No circuit named {name!r}.")
+    return jsonify(breaker.describe(breaker.reset(name)))

@@ -1,0 +1,141 @@
+"""`smtp`: smtplib against SMTP_URL, one connection reused across a batch.
+
+SMTP_URL is `smtp://user:pass@host:port` (plain, or `?starttls=true` to
+upgrade), or `smtps://...` for implicit TLS; `?timeout=SECONDS` bounds every
+socket operation (default 10), so a server that accepts and never answers
+costs one timeout, not a hung worker. Certificates are verified against the
+system's trust store (SSL_CERT_FILE is honoured).
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from . import DELIVERED, Backend, OutgoingEmail, SendError, SendResult, permanent, retryable
+
+if TYPE_CHECKING:
+    from ...config import Settings
+
+DEFAULT_TIMEOUT_SECONDS = 10.0
+TRUE = ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    host: str
+    port: int
+    implicit_tls: bool = False
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+
+    @classmethod
+    def parse(cls, url: str) -> SmtpTarget:
+        parts = urlsplit(url)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        implicit = parts.scheme == "smtps"
+        return cls(
+            host=parts.hostname or "localhost",
+            port=parts.port or (465 if implicit else 25),
+            implicit_tls=implicit,
+            starttls=query.get("starttls", "").lower() in TRUE,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            timeout=float(query.get("timeout", DEFAULT_TIMEOUT_SECONDS)),
+        )
+
+
+def build_message(email: OutgoingEmail) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = email.sender
+    message["To"] = email.recipient
+    message["Subject"] = email.content.subject
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = email.message_id
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
+    message.set_content(email.content.text)
+    message.add_alternative(email.content.html, subtype="html")
+    return message
+
+
+def classify(exc: Exception) -> SendError:
+    """smtplib's exceptions -> retryable (4xx, network, auth) or permanent (5xx)."""
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code = min((reply[0] for reply in exc.recipients.values()), default=0)
+        if code >= 500:
+            return permanent(text, "recipient_rejected", hard_bounce=True)
+        return retryable(text, f"smtp_{code}" if code else "recipient_deferred")
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return retryable(text, "auth_failed")  # fix the credentials, then drain
+    if isinstance(exc, smtplib.SMTPDataError) and exc.smtp_code >= 500:
+        return permanent(text, "message_rejected")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return retryable(text, f"smtp_{exc.smtp_code}")
+    if isinstance(exc, TimeoutError):
+        return retryable(text, "timeout")
+    if isinstance(exc, ConnectionRefusedError):
+        return retryable(text, "connection_refused")
+    return retryable(text, type(exc).__name__)  # disconnects, TLS, other OSError
+
+
+class SmtpBackend(Backend):
+    name = "smtp"
+
+    def __init__(self, target: SmtpTarget) -> None:
+        self.target = target
+        self._connection: smtplib.SMTP | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SmtpBackend:
+        return cls(SmtpTarget.parse(settings.smtp_url or ""))
+
+    def _connect(self) -> smtplib.SMTP:
+        t = self.target
+        # An explicit EHLO name: smtplib's default asks DNS for our FQDN.
+        local = socket.gethostname()
+        if t.implicit_tls:
+            context = ssl.create_default_context()
+            connection: smtplib.SMTP = smtplib.SMTP_SSL(
+                t.host, t.port, local_hostname=local, timeout=t.timeout, context=context
+            )
+        else:
+            connection = smtplib.SMTP(t.host, t.port, local_hostname=local, timeout=t.timeout)
+        try:
+            if t.starttls:
+                connection.starttls(context=ssl.create_default_context())
+            if t.username:
+                connection.login(t.username, t.password or "")
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def send(self, email: OutgoingEmail) -> SendResult:
+        try:
+            if self._connection is None:
+                self._connection = self._connect()
+            self._connection.send_message(build_message(email))
+        except (smtplib.SMTPException, OSError) as exc:
+            error = classify(exc)
+            if error.retryable:  # the connection may be broken: start afresh
+                self.close()
+            raise error from exc
+        return SendResult(DELIVERED, provider_message_id=email.message_id)
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.quit()
+        except (smtplib.SMTPException, OSError):
+            connection.close()

@@ -1,0 +1,252 @@
+"""The dead-letter queue as operators see it: list, inspect, export, replay.
+
+Shared by the admin API (views.py) and the CLI (cli.py). Listing is newest
+first with keyset pagination on the id, so a page costs the same however
+deep it is and rows arriving meanwhile never shift a page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import Select, and_, func, or_, select, update
+
+from ..errors import ApiError
+from ..extensions import db
+from ..timeutil import isoformat, utcnow
+from .models import DEAD, DELIVERED, DLQ_STATUSES, PENDING, QUEUED, SKIPPED, EmailAttempt
+from .models import EmailMessage as Message
+
+PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
+CSV_COLUMNS = (
+    "id",
+    "status",
+    "template",
+    "recipient",
+    "attempts",
+    "last_error",
+    "next_attempt_at",
+    "created_at",
+    "updated_at",
+    "idempotency_key",
+)
+
+
+class DlqError(ApiError):
+    """A request the queue cannot honour; the CLI prints `message`."""
+
+
+@dataclass(frozen=True)
+class Filter:
+    statuses: tuple[str, ...] = DLQ_STATUSES
+    template: str | None = None
+
+    @classmethod
+    def parse(cls, status: str | None, template: str | None) -> Filter:
+        if status and status not in DLQ_STATUSES:
+            raise DlqError(400, "invalid_status", "status must be pending or dead.")
+        return cls((status,) if status else DLQ_STATUSES, template or None)
+
+    def where(self, query: Select) -> Select:
+        query = query.where(Message.status.in_(self.statuses))
+        return query.where(Message.template == self.template) if self.template else query
+
+
+def encode_cursor(message_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{message_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, value = raw.partition(":")
+        if prefix == "id":
+            return int(value)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise DlqError(400, "invalid_cursor", "cursor is not one this API returned.")
+
+
+def page(filters: Filter, limit: int, cursor: str | None) -> tuple[list[Message], str | None]:
+    """One page, newest first, and the cursor of the next page (None: last)."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    query = filters.where(select(Message)).order_by(Message.id.desc()).limit(limit + 1)
+    if cursor:
+        query = query.where(Message.id < decode_cursor(cursor))
+    rows = list(db.session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].id) if more else None
+
+
+def iter_all(filters: Filter, chunk: int = MAX_PAGE_SIZE) -> Iterator[Message]:
+    """Every match, newest first, a chunk per short transaction (CSV export)."""
+    cursor: str | None = None
+    while True:
+        rows, cursor = page(filters, chunk, cursor)
+        db.session.rollback()  # no transaction (SQLite: write lock) across a yield
+        yield from rows
+        if cursor is None:
+            return
+
+
+def summary(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "status": message.status,
+        "template": message.template,
+        "recipient": message.recipient,
+        "attempts": message.attempts,
+        "last_error": message.last_error,
+        "next_attempt_at": isoformat(message.next_attempt_at),
+        "created_at": isoformat(message.created_at),
+        "updated_at": isoformat(message.updated_at),
+        "delivered_at": isoformat(message.delivered_at),
+        "idempotency_key": message.idempotency_key,
+        "provider_message_id": message.provider_message_id,
+    }
+
+
+def _attempt(row: EmailAttempt) -> dict[str, Any]:
+    return {
+        "number": row.number,
+        "outcome": row.outcome,
+        "started_at": isoformat(row.started_at),
+        "duration_ms": row.duration_ms,
+        "backend": row.backend,
+        "error": row.error,
+        "provider_message_id": row.provider_message_id,
+        "worker": row.worker,
+    }
+
+
+def get(message_id: int) -> Message:
+    message = db.session.get(Message, message_id)
+    if message is None:
+        raise DlqError(404, "not_found", f"No email message {message_id}.")
+    return message
+
+
+def detail(message: Message) -> dict[str, Any]:
+    attempts = db.session.scalars(
+        select(EmailAttempt)
+        .where(EmailAttempt.message_id == message.id)
+        .order_by(EmailAttempt.started_at, EmailAttempt.id)
+    )
+    return {
+        **summary(message),
+        "context": message.context,
+        "claimed_by": message.claimed_by,
+        "claimed_until": isoformat(message.claimed_until),
+        "attempt_history": [_attempt(row) for row in attempts],
+    }
+
+
+def csv_rows(messages: Iterator[Message]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(CSV_COLUMNS)
+    for message in messages:
+        row = summary(message)
+        writer.writerow([_csv_safe(row[column]) for column in CSV_COLUMNS])
+        yield flush()
+    yield flush()
+
+
+def _csv_safe(value: Any) -> Any:
+    # A cell starting with = + - @ is a formula to a spreadsheet; an error
+    # message or address is data (OWASP "CSV injection").
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def _replayable(now: Any) -> Any:
+    claim_free = or_(Message.claimed_until.is_(None), Message.claimed_until < now)
+    return and_(Message.status.in_(DLQ_STATUSES), claim_free)
+
+
+def _requeue(now: Any) -> dict[str, Any]:
+    return {
+        "status": QUEUED,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "claimed_by": None,
+        "claimed_until": None,
+        "updated_at": now,
+    }
+
+
+def replay(message_id: int) -> Message:
+    """Put one message back in the send queue with fresh attempts; commits."""
+    message = get(message_id)
+    if message.status == DELIVERED:
+        raise DlqError(409, "already_delivered", f"Email {message_id} was already delivered.")
+    if message.status == SKIPPED:
+        raise DlqError(409, "not_replayable", f"Email {message_id} was skipped, not failed.")
+    if message.status == QUEUED:
+        return message  # already waiting to be sent: nothing to do
+    now = utcnow()
+    requeued = db.session.execute(
+        update(Message)
+        .where(Message.id == message_id, _replayable(now))
+        .values(**_requeue(now))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if not requeued:  # a worker is retrying it right now
+        raise DlqError(409, "in_flight", f"Email {message_id} is being sent; try again shortly.")
+    db.session.refresh(message)
+    return message
+
+
+def replay_matching(filters: Filter) -> dict[str, int]:
+    """Requeue every match that is not in flight; commits."""
+    now = utcnow()
+    matching = and_(Message.status.in_(filters.statuses), _replayable(now))
+    if filters.template:
+        matching = and_(matching, Message.template == filters.template)
+    replayed = db.session.execute(
+        update(Message)
+        .where(matching)
+        .values(**_requeue(now))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    in_flight = db.session.scalar(
+        filters.where(select(func.count()).select_from(Message)).where(Message.claimed_until >= now)
+    )
+    db.session.commit()
+    return {"replayed": replayed, "in_flight": in_flight or 0}
+
+
+def counts() -> dict[str, int]:
+    rows = db.session.execute(
+        select(Message.status, func.count())
+        .where(Message.status.in_(DLQ_STATUSES))
+        .group_by(Message.status)
+    )
+    found = dict(rows.all())
+    return {status: int(found.get(status, 0)) for status in (PENDING, DEAD)}
+
+
+def metric_families() -> Iterator[GaugeMetricFamily]:
+    gauge = GaugeMetricFamily(
+        "email_dlq_messages", "Messages now in the dead-letter queue.", labels=["status"]
+    )
+    for status, count in counts().items():
+        gauge.add_metric([status], count)
+    yield gauge

@@ -1,0 +1,65 @@
+"""Admin routes for the dead-letter queue (on the `admin` blueprint)."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request, stream_with_context
+
+from ..admin.views import admin
+from ..errors import ApiError
+from . import dlq
+
+CSV = "text/csv"
+
+
+def _filters() -> dlq.Filter:
+    return dlq.Filter.parse(request.args.get("status"), request.args.get("template"))
+
+
+def _wants_csv() -> bool:
+    if request.args.get("format"):
+        return request.args["format"].lower() == "csv"
+    return request.accept_mimetypes.best_match(["application/json", CSV]) == CSV
+
+
+@admin.get("/export-dead-letter")
+def list_dead_letters() -> Response:
+    filters = _filters()
+    if _wants_csv():
+        body = stream_with_context(dlq.csv_rows(dlq.iter_all(filters)))
+        return Response(
+            body,
+            content_type=f"{CSV}; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="dead-letter.csv"'},
+        )
+    limit = request.args.get("limit", dlq.PAGE_SIZE, type=int)
+    rows, next_cursor = dlq.page(filters, limit, request.args.get("cursor"))
+    return jsonify(
+        {
+            "messages": [dlq.summary(row) for row in rows],
+            "next_cursor": next_cursor,
+            "counts": dlq.counts(),
+        }
+    )
+
+
+@admin.get("/export-dead-letter/<int:message_id>")
+def get_dead_letter(message_id: int) -> Response:
+    return jsonify(dlq.detail(dlq.get(message_id)))
+
+
+@admin.post("/export-dead-letter/<int:message_id>/replay")
+def replay_dead_letter(message_id: int) -> tuple[Response, int]:
+    message = dlq.replay(message_id)
+    return jsonify(dlq.summary(message)), 202
+
+
+@admin.post("/export-dead-letter/replay")
+def replay_dead_letters() -> tuple[Response, int]:
+    """Bulk replay by filter: JSON body or query string, `status` required."""
+    body = request.get_json(silent=True) or {}
+    status = body.get("status") or request.args.get("status")
+    template = body.get("template") or request.args.get("template")
+    if not status:
+        raise ApiError(400, "status_required", "Say which messages: status pending or dead.")
+    result = dlq.replay_matching(dlq.Filter.parse(status, template))
+    return jsonify({**result, "status": status, "template": template}), 202

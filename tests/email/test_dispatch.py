@@ -1,0 +1,252 @@
+"""email-dispatch and email-dlq against a real SMTP server, in process."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from service.circuits import breaker
+from service.email import dispatch, outbox, suppression
+from service.email.models import EmailMessage
+from service.extensions import db
+from service.timeutil import as_utc, utcnow
+from tests.email.helpers import (
+    attempt_rows,
+    make_due,
+    message,
+    notifications,
+    queue,
+    statuses,
+)
+from tests.helpers import free_port
+
+
+@pytest.fixture
+def mail(make_app, smtp):
+    """An app sending to the loopback SMTP server; yields the server's handler."""
+    handler, port = smtp
+    app = make_app(
+        EMAIL_BACKEND="smtp",
+        SMTP_URL=f"smtp://127.0.0.1:{port}?timeout=2",
+        EMAIL_MAX_ATTEMPTS="3",
+        EMAIL_RETRY_BASE_SECONDS="10",
+        EMAIL_RETRY_MAX_SECONDS="60",
+        CIRCUIT_FAILURE_THRESHOLD="3",
+        CIRCUIT_RESET_SECONDS="30",
+    )
+    with app.app_context():
+        yield handler
+        db.session.rollback()
+
+
+def open_long_ago() -> None:
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(breaker.Circuit)
+            .where(breaker.Circuit.name == "email")
+            .values(opened_at=utcnow() - timedelta(seconds=60))
+        )
+
+
+def test_delivers_queued_mail_once(mail):
+    [mid] = queue()
+    assert queue() == [mid]  # same idempotency key: nothing new
+    assert dispatch.dispatch_queued() == {"delivered": 1}
+    row = message(mid)
+    assert (row.status, row.attempts, row.claimed_by) == ("delivered", 1, None)
+    assert row.delivered_at is not None
+    assert row.provider_message_id == mail.messages[0]["Message-ID"]
+    assert mail.messages[0]["Subject"] == "Your receipt for invoice I-1"
+    assert dispatch.dispatch_queued() == {}
+    assert len(mail.messages) == 1
+    assert notifications()["delivered"] == 1 and attempt_rows() == 1
+
+
+def test_retryable_failure_goes_pending_with_backoff_then_dead(mail):
+    mail.rcpt_reply = "451 4.3.0 try later"
+    [mid] = queue()
+    before = utcnow()
+    assert dispatch.dispatch_queued() == {"failed": 1}
+    row = message(mid)
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert "451" in row.last_error
+    assert before <= as_utc(row.next_attempt_at) <= utcnow() + timedelta(seconds=10)
+    assert dispatch.dispatch_queued() == {}  # not queued any more
+    make_due(mid)
+    assert dispatch.retry_pending() == {"failed": 1}
+    make_due(mid)
+    assert dispatch.retry_pending() == {"dead": 1}
+    row = message(mid)
+    assert (row.status, row.attempts, row.next_attempt_at) == ("dead", 3, None)
+    make_due()
+    assert not {"failed", "dead"} & set(dispatch.retry_pending())  # dead is final
+    assert notifications() == {"delivered": 0, "skipped": 0, "failed": 2, "dead": 1}
+    assert attempt_rows() == 3
+
+
+def test_pending_is_not_retried_before_its_time(mail):
+    mail.rcpt_reply = "451 4.3.0 try later"
+    [mid] = queue()
+    dispatch.dispatch_queued()
+    db.session.execute(
+        update(EmailMessage).values(next_attempt_at=utcnow() + timedelta(seconds=30))
+    )
+    db.session.commit()
+    assert dispatch.retry_pending() == {}
+    assert message(mid).attempts == 1
+
+
+def test_permanent_rejection_is_dead_at_once_and_suppresses_the_address(mail):
+    mail.rcpt_reply = "550 5.1.1 no such user"
+    [first] = queue(recipient="Gone@Example.com")
+    assert dispatch.dispatch_queued() == {"dead": 1}
+    assert message(first).status == "dead"
+    assert suppression.is_suppressed("gone@example.com")
+    db.session.commit()  # SQLite: end the read before the breaker's own transaction
+    assert breaker.get("email").consecutive_failures == 0  # the server works
+    mail.rcpt_reply = None
+    [second] = queue(recipient="gone@example.com", prefix="later")
+    assert dispatch.dispatch_queued() == {"skipped": 1}
+    assert message(second).status == "skipped"
+    assert mail.messages == []
+
+
+def test_unknown_template_is_dead_without_touching_the_server(mail):
+    [mid] = queue(template="newsletter")
+    assert dispatch.dispatch_queued() == {"dead": 1}
+    assert "render_failed" in message(mid).last_error
+    assert mail.messages == []
+
+
+def test_a_message_the_mail_library_refuses_is_dead_and_blocks_nothing(mail):
+    [bad] = queue(recipient="ada@example.com\nBcc: everyone@example.com", prefix="bad")
+    [good] = queue(prefix="good")
+    assert dispatch.dispatch_queued() == {"dead": 1, "delivered": 1}
+    assert "unexpected: ValueError" in message(bad).last_error
+    assert message(good).status == "delivered"
+    assert [m["To"] for m in mail.messages] == ["ada@example.com"]
+    assert breaker.get("email").consecutive_failures == 0
+
+
+def test_console_backend_counts_skipped(make_app):
+    with make_app(EMAIL_BACKEND="console").app_context():
+        [mid] = queue()
+        assert dispatch.dispatch_queued() == {"skipped": 1}
+        assert message(mid).status == "skipped"
+        assert notifications()["skipped"] == 1
+
+
+def test_sendgrid_backend_delivers(make_app, sendgrid):
+    fake, base = sendgrid
+    app = make_app(EMAIL_BACKEND="sendgrid", SENDGRID_API_KEY="SG.k", SENDGRID_API_BASE=base)
+    with app.app_context():
+        [mid] = queue()
+        assert dispatch.dispatch_queued() == {"delivered": 1}
+        assert message(mid).provider_message_id == "sg-1"
+        assert fake.requests[0]["json"]["subject"] == "Your receipt for invoice I-1"
+
+
+def test_open_breaker_spends_no_attempts(mail):
+    mail.rcpt_reply = "421 4.3.2 service not available"
+    ids = queue(5)
+    tally = dispatch.dispatch_queued()
+    assert tally == {"failed": 3, "released": 2}
+    assert breaker.get("email").state == "open"
+    rows = [message(i) for i in ids]
+    assert [r.status for r in rows] == ["pending"] * 3 + ["queued"] * 2
+    assert [r.attempts for r in rows] == [1, 1, 1, 0, 0]
+    assert all(r.claimed_by is None for r in rows)
+    make_due()
+    assert dispatch.dispatch_queued() == {"circuit_open": 1}
+    assert dispatch.retry_pending() == {"circuit_open": 1}
+    assert attempt_rows() == 3
+    assert notifications()["failed"] == 3
+
+
+def test_half_open_trial_closes_and_wakes_the_queue(mail):
+    mail.rcpt_reply = "421 4.3.2 service not available"
+    queue(4)
+    dispatch.dispatch_queued()  # 3 failed (pending, backoff), 1 released
+    mail.rcpt_reply = None
+    open_long_ago()
+    tally = dispatch.dispatch_queued()
+    assert tally["delivered"] == 1 and tally["woken"] == 3
+    assert breaker.get("email").state == "closed"
+    assert dispatch.retry_pending() == {"delivered": 3}  # due at once, not at backoff
+    assert set(statuses().values()) == {"delivered"}
+    assert len(mail.messages) == 4
+
+
+def test_failed_trial_sends_one_message_only(mail):
+    mail.rcpt_reply = "421 4.3.2 service not available"
+    queue(6)
+    dispatch.dispatch_queued()
+    open_long_ago()
+    assert dispatch.dispatch_queued() == {"failed": 1, "released": 2}
+    assert breaker.get("email").state == "open"
+    assert attempt_rows() == 4
+
+
+def test_a_dead_workers_claim_expires_and_the_message_goes_out(mail):
+    [mid] = queue()
+    assert [c.id for c in outbox.claim("queued", 10, "crashed-worker")] == [mid]
+    assert dispatch.dispatch_queued() == {}  # claimed by someone else: hands off
+    claimed_until = as_utc(message(mid).claimed_until)
+    assert claimed_until <= utcnow() + timedelta(seconds=outbox.CLAIM_SECONDS)
+    assert outbox.CLAIM_SECONDS + 5 < 60  # + one dispatch tick: resent within a minute
+    db.session.execute(update(EmailMessage).values(claimed_until=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert dispatch.dispatch_queued() == {"delivered": 1}
+    assert len(mail.messages) == 1
+
+
+def test_a_claim_taken_over_is_not_sent(mail):
+    queue()
+    [claimed] = outbox.claim("queued", 10, "slow-worker")
+    db.session.execute(update(EmailMessage).values(claimed_by="faster-worker"))
+    db.session.commit()
+    assert not outbox.renew(claimed, "slow-worker")
+    db.session.commit()
+
+
+def test_an_outcome_is_recorded_once(mail):
+    queue()
+    [claimed] = outbox.claim("queued", 10, "w1")
+    assert outbox.record(claimed, outbox.Outcome("delivered"), "w1", "smtp")
+    assert not outbox.record(claimed, outbox.Outcome("delivered"), "w2", "smtp")
+    assert notifications()["delivered"] == 1 and attempt_rows() == 1
+
+
+def test_counts_add_up_to_the_attempts(mail):
+    mail.rcpt_reply = "451 4.3.0 later"
+    queue(2)
+    dispatch.dispatch_queued()
+    mail.rcpt_reply = None
+    queue(2, prefix="ok")
+    dispatch.dispatch_queued()
+    make_due()
+    dispatch.retry_pending()
+    total_attempts = sum(message(i).attempts for i in statuses())
+    assert sum(notifications().values()) == total_attempts == attempt_rows() == 6
+
+
+def test_unreachable_server_fails_fast_and_opens(make_app):
+    app = make_app(
+        EMAIL_BACKEND="smtp",
+        SMTP_URL=f"smtp://127.0.0.1:{free_port()}?timeout=2",
+        CIRCUIT_FAILURE_THRESHOLD="2",
+    )
+    with app.app_context():
+        queue(3)
+        assert dispatch.dispatch_queued() == {"failed": 2, "released": 1}
+        assert "ConnectionRefusedError" in breaker.get("email").last_error
+
+
+@pytest.mark.parametrize("attempts", [1, 2, 5, 12, 40])
+def test_full_jitter_backoff_stays_within_its_cap(attempts):
+    ceiling = min(3600, 30 * 2 ** (attempts - 1))
+    delays = [outbox.retry_delay(attempts, 30, 3600) for _ in range(200)]
+    assert all(0 <= d <= ceiling for d in delays)
+    assert max(delays) > ceiling / 2  # spread over the range, not pinned
