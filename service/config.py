@@ -47,6 +47,7 @@ class Settings:
     sendgrid_api_base: str = "https://api.sendgrid.com"
     email_from: str = "billing@example.com"
     email_max_attempts: int = 8
+    email_claim_seconds: float = 40.0
     job_heartbeat_ttl_seconds: float = 60.0
     job_heartbeat_interval_seconds: float = 15.0
     email_dispatch_interval_seconds: float = 5.0
@@ -199,6 +200,7 @@ def load_settings(
         ),
         email_from=_get(env, "EMAIL_FROM") or "billing@example.com",
         email_max_attempts=_positive(env, "EMAIL_MAX_ATTEMPTS", int, 8),
+        email_claim_seconds=_positive(env, "EMAIL_CLAIM_SECONDS", float, 40.0),
         job_heartbeat_ttl_seconds=ttl,
         job_heartbeat_interval_seconds=_positive(
             env, "JOB_HEARTBEAT_INTERVAL_SECONDS", float, ttl / 4

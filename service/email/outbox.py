@@ -38,9 +38,15 @@ from .models import (
 )
 
 log = logging.getLogger(__name__)
-# Long enough for one send (the SMTP timeout is 10 s per operation), short
-# enough that a dead worker's messages go out again within a minute.
-CLAIM_SECONDS = 40.0
+
+
+def claim_seconds() -> float:
+    """EMAIL_CLAIM_SECONDS (default 40): long enough for one send (the SMTP
+    timeout is 10 s per operation), short enough that a dead worker's
+    messages go out again within a minute."""
+    return current_app.config["SETTINGS"].email_claim_seconds
+
+
 MAX_ERROR_LENGTH = 1000
 
 
@@ -137,7 +143,7 @@ def claim(status: str, limit: int, worker: str) -> list[Claimed]:
         db.session.execute(
             update(EmailMessage)
             .where(EmailMessage.id.in_([c.id for c in claimed]))
-            .values(claimed_by=worker, claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+            .values(claimed_by=worker, claimed_until=now + timedelta(seconds=claim_seconds()))
             .execution_options(synchronize_session=False)
         )
     db.session.commit()
@@ -153,7 +159,7 @@ def renew(message: Claimed, worker: str) -> bool:
             EmailMessage.claimed_by == worker,
             EmailMessage.status == message.status,
         )
-        .values(claimed_until=utcnow() + timedelta(seconds=CLAIM_SECONDS))
+        .values(claimed_until=utcnow() + timedelta(seconds=claim_seconds()))
         .execution_options(synchronize_session=False)
     ).rowcount
     return renewed == 1

@@ -157,13 +157,16 @@ def test_one_trial_at_a_time_across_sessions(make_app):
         assert sorted(results) == [False] * 7 + [True], f"round {round_}: {results}"
 
 
-@pytest.mark.skipif(
-    BACKEND != "postgresql",
-    reason="SQLite serializes writers: a breaker call inside an open transaction waits on it",
-)
 def test_breaker_state_survives_the_callers_rollback(ctx):
-    db.session.execute(text("SELECT 1"))  # the caller's unit of work is open
+    from service.jobstate.models import JobRunRequest
+
+    db.session.add(JobRunRequest(job="caller-work", requested_at=utcnow()))  # pending, unflushed
+    if BACKEND == "postgresql":
+        # PostgreSQL also allows the caller's transaction to be open already;
+        # SQLite's BEGIN IMMEDIATE would make the breaker wait on it (see breaker.py).
+        db.session.execute(text("SELECT 1"))
     for _ in range(3):
         breaker.record_failure("stripe", "timeout")
     db.session.rollback()
     assert breaker.get("stripe").state == OPEN
+    assert db.session.query(JobRunRequest).count() == 0  # the caller's work is gone
