@@ -47,11 +47,22 @@ _multiproc_dir = os.environ.setdefault(
 )
 
 
+def _build() -> dict[str, str]:
+    return {"version": _settings.build_version, "commit": _settings.build_commit}
+
+
 def on_starting(server):
+    server.log.info("web starting", extra=_build())
     # Files from an earlier master would be summed into this one's counters.
     shutil.rmtree(_multiproc_dir, ignore_errors=True)
     os.makedirs(_multiproc_dir, exist_ok=True)
     server.log.info("prometheus multiprocess dir ready", extra={"path": _multiproc_dir})
+
+
+def post_worker_init(worker):
+    # One line per worker process with what it runs: deploys show in the logs
+    # next to the alerts they cause (the runbook's "inspect recent deployments").
+    worker.log.info("web worker started", extra=_build())
 
 
 def child_exit(server, worker):
