@@ -48,13 +48,24 @@ _multiproc_dir = os.environ.setdefault(
 )
 
 
+def _build() -> dict[str, str]:
+    return {"version": _settings.build_version, "commit": _settings.build_commit}
+
+
 def on_starting(server):
+    server.log.info("web starting", extra=_build())
     # Files from an earlier master would be summed into this one's counters.
     # Only the metric files go: the directory may be shared with other things.
     os.makedirs(_multiproc_dir, exist_ok=True)
     for stale in glob.glob(os.path.join(_multiproc_dir, "*.db")):
         os.remove(stale)
     server.log.info("prometheus multiprocess dir ready", extra={"path": _multiproc_dir})
+
+
+def post_worker_init(worker):
+    # One line per worker process with what it runs: deploys show in the logs
+    # next to the alerts they cause (the runbook's "inspect recent deployments").
+    worker.log.info("web worker started", extra=_build())
 
 
 def child_exit(server, worker):

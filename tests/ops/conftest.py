@@ -1,0 +1,124 @@
+"""`service_names`: what a real app exposes after being exercised, for the name checks.
+
+Everything here comes from the running code: a scrape of /metrics after
+real requests and real job runs, the JSON that /readyz and the admin API
+answer, the URL map, the CLI and the worker's schedule.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import Flask
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.helpers import free_port
+
+PROD = {"APP_ENV": "production", "EMAIL_BACKEND": "smtp", "SMTP_URL": "smtp://127.0.0.1:2525"}
+
+
+@dataclass
+class ServiceNames:
+    metrics: set[str] = field(default_factory=set)
+    metric_labels: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    label_values: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    json_keys: set[str] = field(default_factory=set)
+    json_values: set[str] = field(default_factory=set)
+    documents: list[Any] = field(default_factory=list)
+    routes: list[tuple[str, set[str]]] = field(default_factory=list)
+    cli: dict[str, set[str]] = field(default_factory=dict)
+    jobs: set[str] = field(default_factory=set)
+
+    def add_document(self, doc: Any) -> None:
+        self.documents.append(doc)
+        if isinstance(doc, dict):
+            for key, value in doc.items():
+                self.json_keys.add(key)
+                self.add_document(value)
+        elif isinstance(doc, list):
+            for item in doc:
+                self.add_document(item)
+        elif isinstance(doc, str):
+            self.json_values.add(doc)
+
+    def add_scrape(self, text: str) -> None:
+        from service.jobstate.counters import FAMILIES
+
+        for family in text_string_to_metric_families(text):
+            names = {
+                "counter": [f"{family.name}_total"],
+                "histogram": [
+                    family.name,
+                    *(family.name + s for s in ("_bucket", "_count", "_sum")),
+                ],
+            }.get(family.type, [family.name])
+            self.metrics.update(names)
+            declared = FAMILIES.get(names[0], (None, ()))[1]
+            for name in names:
+                self.metric_labels[name].update(declared)
+            for sample in family.samples:
+                for label, value in sample.labels.items():
+                    self.label_values[label].add(value)
+                    for name in names:
+                        if label != "le" or name.endswith("_bucket"):
+                            self.metric_labels[name].add(label)
+
+
+def _exercise(app: Flask, make_app) -> list[Any]:
+    """Real requests and job runs so label-bearing families have samples."""
+    from jobs.leader import Leadership
+    from jobs.schedule import SCHEDULE
+    from service.circuits import breaker
+    from service.jobstate import recorder
+
+    client = app.test_client()
+    documents = [client.get("/readyz").get_json()]  # degraded: no heartbeat yet
+    assert documents[0]["status"] == "degraded"
+    assert client.get("/no/such/page").status_code == 404  # the <unmatched> path
+    dead = make_app(DATABASE_URL=f"postgresql://nobody@127.0.0.1:{free_port()}/none")
+    failed = dead.test_client().get("/readyz")  # a real 5xx
+    assert failed.status_code == 503
+    documents.append(failed.get_json())
+    for config in (PROD, {"METRICS_TOKEN": "a-metrics-token"}):
+        refused = make_app(**config).test_client().get("/metrics")
+        assert refused.status_code in (401, 500)
+        documents.append(refused.get_json())
+    runner = app.test_cli_runner()
+    for spec in SCHEDULE:
+        result = runner.invoke(args=["jobs", "run", spec.id])
+        assert result.exit_code == 0, result.output
+    ready = client.get("/readyz").get_json()
+    assert ready["status"] == "ok", ready
+    documents.append(ready)
+    with app.app_context():
+        ctx = recorder.RunContext(SCHEDULE[-1].id, "ops-test", None, "cli", 60.0)
+        run = recorder.started(ctx)
+        recorder.failed(ctx, run.id, 0.01, RuntimeError("a real failure"))
+        leadership = Leadership(30.0)
+        assert leadership.refresh()
+        documents.append(client.get("/v1/admin/jobs/status").get_json())
+        leadership.release()
+        documents.append(breaker.describe(breaker.get(breaker.CIRCUITS[0])))
+    return documents
+
+
+@pytest.fixture
+def service_names(make_app) -> ServiceNames:
+    from jobs.schedule import SCHEDULE
+
+    app = make_app()
+    names = ServiceNames()
+    for doc in _exercise(app, make_app):
+        names.add_document(doc)
+    scrape = app.test_client().get("/metrics")
+    assert scrape.status_code == 200
+    names.add_scrape(scrape.get_data(as_text=True))
+    names.routes = [(rule.rule, set(rule.methods or ())) for rule in app.url_map.iter_rules()]
+    names.cli = {
+        name: set(getattr(group, "commands", {})) for name, group in app.cli.commands.items()
+    }
+    names.jobs = {spec.id for spec in SCHEDULE}
+    return names
