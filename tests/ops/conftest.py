@@ -102,7 +102,32 @@ def _exercise(app: Flask, make_app) -> list[Any]:
         documents.append(client.get("/v1/admin/jobs/status").get_json())
         leadership.release()
         documents.append(breaker.describe(breaker.get(breaker.CIRCUITS[0])))
+    _send_mail_with_every_outcome(app, make_app)
     return documents
+
+
+def _send_mail_with_every_outcome(app: Flask, make_app) -> None:
+    """Real sends (aiosmtpd on loopback) so email_notifications_total has
+    delivered, failed and dead samples; the console backend gives skipped."""
+    from service.email.dispatch import dispatch_queued
+    from tests.email.helpers import queue
+    from tests.email.servers import RecordingHandler, smtp_server
+
+    handler = RecordingHandler()
+    with smtp_server(handler=handler) as (_, port):
+        smtp_app = make_app(EMAIL_BACKEND="smtp", SMTP_URL=f"smtp://127.0.0.1:{port}")
+        for prefix, reply, outcome in (
+            ("ok", None, "delivered"),
+            ("later", "451 4.3.0 try later", "failed"),
+            ("never", "550 5.1.1 no such user", "dead"),
+        ):
+            handler.rcpt_reply = reply
+            with smtp_app.app_context():
+                queue(1, prefix=prefix, recipient=f"{prefix}@example.com")
+                assert dispatch_queued().get(outcome) == 1
+    with app.app_context():
+        queue(1, prefix="console")
+        assert dispatch_queued().get("skipped") == 1
 
 
 @pytest.fixture

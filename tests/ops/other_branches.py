@@ -10,8 +10,6 @@ deletes this module and its uses); the tests then check the real thing.
 FAMILIES_FROM_OTHER_BRANCHES = {
     "webhook_events_total",
     "webhook_errors_total",
-    "email_dlq_messages",
-    "circuit_state",
 }
 
 # Label names and values of those families (and of email_notifications_total,
@@ -19,23 +17,16 @@ FAMILIES_FROM_OTHER_BRANCHES = {
 LABELS_FROM_OTHER_BRANCHES = {
     "result": {"processed", "duplicate", "ignored", "rejected", "failed"},
     "type": {"invalid_signature", "payload_mismatch", "processing_error"},
-    "status": {"delivered", "skipped", "failed", "dead", "pending"},
-    "circuit": {"email", "stripe"},
 }
 
-JOBS_FROM_OTHER_BRANCHES = {"email-dispatch", "email-dlq"}
+JOBS_FROM_OTHER_BRANCHES: set[str] = set()
 
 # Admin endpoints for the dead-letter queue, circuits and stored webhook events,
 # and the Stripe webhook itself.
 PATHS_FROM_OTHER_BRANCHES = {
-    "/v1/admin/export-dead-letter",
-    "/v1/admin/export-dead-letter/<id>",
-    "/v1/admin/export-dead-letter/<id>/replay",
-    "/v1/admin/circuits",
-    "/v1/admin/circuits/<name>/reset",
     "/v1/admin/webhook-events",
     "/v1/admin/webhook-events/<id>/reprocess",
     "/v1/webhooks/stripe",
 }
 
-CLI_GROUPS_FROM_OTHER_BRANCHES = {"dlq", "webhooks", "circuits"}
+CLI_GROUPS_FROM_OTHER_BRANCHES = {"webhooks"}
