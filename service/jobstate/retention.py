@@ -8,6 +8,7 @@ from sqlalchemy import delete
 
 from ..extensions import db
 from ..timeutil import utcnow
+from ..webhooks.retention import prune_webhook_events
 from .models import JobRun, JobRunRequest
 
 
@@ -25,5 +26,6 @@ def prune_all(retention_days: int) -> dict[str, int]:
     """Delete what is older than the retention age, domain by domain; one commit."""
     cutoff = utcnow() - timedelta(days=retention_days)
     pruned = {"job_history": prune_job_history(cutoff)}
+    pruned["webhook_events"] = prune_webhook_events(cutoff)
     db.session.commit()
     return pruned
