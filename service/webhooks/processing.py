@@ -118,8 +118,10 @@ def _row_values(event: StripeEvent, digest: str, status: str, now: object) -> di
 def _claim(event: StripeEvent, digest: str, status: str) -> bool:
     """Insert the row; False when it exists (or a concurrent copy holds it)."""
     statement = _insert().values(**_row_values(event, digest, status, utcnow()))
-    result = db.session.execute(statement.on_conflict_do_nothing(index_elements=["id"]))
-    return result.rowcount == 1
+    # RETURNING, not rowcount: SQLAlchemy only promises rowcount for UPDATE
+    # and DELETE (with psycopg an INSERT reports -1).
+    statement = statement.on_conflict_do_nothing(index_elements=["id"]).returning(WebhookEvent.id)
+    return db.session.execute(statement).first() is not None
 
 
 def _take_over_failed(event: StripeEvent, digest: str, status: str) -> bool:
