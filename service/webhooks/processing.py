@@ -20,6 +20,7 @@ from sqlalchemy.exc import (
     IntegrityError,
     InterfaceError,
     OperationalError,
+    StatementError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -76,16 +77,18 @@ def stored_status(event_id: str, digest: str) -> str | None:
 
 
 def describe_error(exc: BaseException) -> str:
-    return redact(f"{type(exc).__name__}: {exc}")[:ERROR_MAX_CHARS]
+    # A database error's own text, without SQLAlchemy's statement and
+    # parameters (customer data) appended.
+    cause = exc.orig if isinstance(exc, StatementError) and exc.orig is not None else exc
+    return redact(f"{type(cause).__name__}: {cause}")[:ERROR_MAX_CHARS]
 
 
 def record_failure(event: StripeEvent, digest: str, exc: BaseException) -> Outcome:
     """Store the event as failed, in its own transaction, unless a concurrent
     copy has processed it meanwhile (then that copy's result stands)."""
     error, now = describe_error(exc), utcnow()
-    statement = _insert().values(
-        **_row_values(event, digest, FAILED, now), error=error, processed_at=None
-    )
+    values = {**_row_values(event, digest, FAILED, now), "error": error, "processed_at": None}
+    statement = _insert().values(**values)
     db.session.execute(
         statement.on_conflict_do_update(
             index_elements=["id"],
