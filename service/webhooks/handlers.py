@@ -197,7 +197,7 @@ def validate(event: StripeEvent) -> None:
         return
     kind = event.object.get("object")
     if kind != handler.kind:
-        raise payload_mismatch(f"A {event.type} event must carry a {handler.kind}, not {kind!r}.")
+        raise payload_mismatch(f"{event.type} must carry a {handler.kind!r} object, not {kind!r}.")
     trouble = problem(event.object, handler.spec)
     if trouble is not None:
         raise payload_mismatch(f"{event.type}: {trouble}.")
