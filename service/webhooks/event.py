@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..billing.fields import timestamp as is_timestamp
 from .outcomes import invalid_payload
 
 EVENT_ID = re.compile(r"^evt_[A-Za-z0-9_]{1,251}$")
 EVENT_TYPE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
-MAX_TIMESTAMP = 4_102_444_800  # 2100-01-01; anything later is not a Stripe timestamp
 # Fields Stripe may change between deliveries of one event; left out of the
 # content hash so a retry is not mistaken for a different body.
 VOLATILE_FIELDS = ("pending_webhooks",)
@@ -32,10 +32,6 @@ class StripeEvent:
     @property
     def created_at(self) -> datetime:
         return datetime.fromtimestamp(self.created, UTC)
-
-
-def is_timestamp(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TIMESTAMP
 
 
 def _reject_constant(name: str) -> Any:

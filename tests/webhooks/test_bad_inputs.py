@@ -112,14 +112,14 @@ CASES = [
     ),
     Case(
         "stale timestamp",
-        lambda: _signed(se.body(_invoice_event()), timestamp=int(time.time()) - 301),
+        lambda: _signed(se.body(_invoice_event()), timestamp=int(time.time()) - 330),
         400,
         SIG,
         error_type=SIG,
     ),
     Case(
         "future-skewed timestamp",
-        lambda: _signed(se.body(_invoice_event()), timestamp=int(time.time()) + 301),
+        lambda: _signed(se.body(_invoice_event()), timestamp=int(time.time()) + 330),
         400,
         SIG,
         error_type=SIG,
@@ -203,3 +203,17 @@ def test_missing_secret_is_a_misconfiguration_never_an_accept(make_app, migrated
     assert error["code"] == "server_misconfigured"
     assert "STRIPE_WEBHOOK_SECRET" in error["message"]
     assert set(row_counts(migrated).values()) == {0}
+
+
+@pytest.mark.parametrize("skew", [-290, 290])
+def test_timestamps_within_the_tolerance_pass(wh, skew):
+    response = deliver(wh, _invoice_event(), timestamp=int(time.time()) + skew)
+    assert response.status_code == 200
+
+
+def test_tolerance_is_configurable(make_app, webhook_env):
+    client = make_app(**webhook_env, STRIPE_WEBHOOK_TOLERANCE_SECONDS="60").test_client()
+    stale = deliver(client, _invoice_event(), timestamp=int(time.time()) - 120)
+    assert stale.status_code == 400
+    assert stale.get_json()["error"]["code"] == "invalid_signature"
+    assert deliver(client, _invoice_event(), timestamp=int(time.time()) - 30).status_code == 200

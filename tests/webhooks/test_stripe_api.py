@@ -109,7 +109,7 @@ def test_a_hanging_api_times_out_and_counts_against_the_breaker(wh, migrated, fa
     started = time.monotonic()
     response = deliver(wh, evt)
     assert response.status_code == 500
-    assert time.monotonic() - started < 3.0
+    assert time.monotonic() - started < 4.0  # the 2 s client timeout, well inside 5 s
     assert _circuit(migrated)["consecutive_failures"] == 1
     assert "APIConnectionError" in stored_event(migrated, evt["id"])["error"]
 
