@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections.abc import Callable
@@ -217,3 +218,16 @@ def test_tolerance_is_configurable(make_app, webhook_env):
     assert stale.status_code == 400
     assert stale.get_json()["error"]["code"] == "invalid_signature"
     assert deliver(client, _invoice_event(), timestamp=int(time.time()) - 30).status_code == 200
+
+
+def test_a_body_without_content_length_is_limited_while_read():
+    """Chunked transfer: no length to refuse up front (under Gunicorn: tests/e2e)."""
+    from service.webhooks.outcomes import WebhookError
+    from service.webhooks.verify import read_body
+
+    assert read_body(io.BytesIO(b"x" * MAX_BODY_BYTES), None) == b"x" * MAX_BODY_BYTES
+    stream = io.BytesIO(b"x" * (10 * MAX_BODY_BYTES))
+    with pytest.raises(WebhookError) as refused:
+        read_body(stream, None)
+    assert refused.value.status == 413
+    assert stream.tell() <= MAX_BODY_BYTES + 1  # it stopped reading at the limit
