@@ -42,12 +42,14 @@ def _register_blueprints(app: Flask) -> None:
     from . import circuits, email, jobstate
     from .admin.views import admin
     from .jobstate import views as _jobstate_views  # noqa: F401  (routes on `admin`)
+    from .webhooks import init_app as init_webhooks
     from .webhooks.views import webhooks
 
     observability_views.init_app(app)
     jobstate.init_app(app)
     email.init_app(app)
     circuits.init_app(app)
+    init_webhooks(app)
     app.register_blueprint(webhooks)
     app.register_blueprint(admin)
 

@@ -1,17 +1,24 @@
 """Imports every domain's models so metadata (and Alembic) sees all tables."""
 
+from .billing.models import ChargeRefund, Customer, Invoice, Subscription
 from .circuits.models import Circuit
 from .email.models import EmailAttempt, EmailMessage, Suppression
 from .jobstate.models import DurableCounter, JobRun, JobRunRequest, JobState, Lease
+from .webhooks.models import WebhookEvent
 
 __all__ = [
+    "ChargeRefund",
     "Circuit",
+    "Customer",
     "DurableCounter",
     "EmailAttempt",
     "EmailMessage",
+    "Invoice",
     "JobRun",
     "JobRunRequest",
     "JobState",
     "Lease",
+    "Subscription",
     "Suppression",
+    "WebhookEvent",
 ]

@@ -9,6 +9,7 @@ from sqlalchemy import delete
 from ..email.outbox import prune_sent
 from ..extensions import db
 from ..timeutil import utcnow
+from ..webhooks.retention import prune_webhook_events
 from .models import JobRun, JobRunRequest
 
 
@@ -26,5 +27,6 @@ def prune_all(retention_days: int) -> dict[str, int]:
     """Delete what is older than the retention age, domain by domain; one commit."""
     cutoff = utcnow() - timedelta(days=retention_days)
     pruned = {"job_history": prune_job_history(cutoff), "email": prune_sent(cutoff)}
+    pruned["webhook_events"] = prune_webhook_events(cutoff)
     db.session.commit()
     return pruned

@@ -1,5 +1,87 @@
-"""Blueprint `webhooks`: POST /v1/webhooks/stripe (see the webhooks issue)."""
+"""Blueprint `webhooks`: POST /v1/webhooks/stripe; admin routes for stored events."""
 
-from flask import Blueprint
+from __future__ import annotations
 
+import logging
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from ..admin.views import admin
+from ..errors import ApiError
+from ..extensions import db
+from . import listing, metrics
+from .models import WebhookEvent
+from .outcomes import FAILED, PROCESSING_ERROR, WebhookError
+from .receive import apply_bounded, verified_event
+from .reprocess import reprocess, reprocess_failed
+
+log = logging.getLogger(__name__)
 webhooks = Blueprint("webhooks", __name__, url_prefix="/v1/webhooks")
+
+
+@webhooks.post("/stripe")
+def stripe_webhook() -> Response:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        event = verified_event(request, app)
+        outcome = apply_bounded(event, app)
+    except WebhookError as exc:
+        metrics.count(exc.result, exc.error_type)
+        log.warning("stripe webhook %s: %s (%s)", exc.result, exc.code, exc.message)
+        raise
+    except Exception:
+        metrics.count(FAILED, PROCESSING_ERROR)
+        raise
+    metrics.count(outcome.result)
+    log.info("stripe event %s (%s): %s", event.id, event.type, outcome.result)
+    return jsonify({"received": True, "id": event.id, "result": outcome.result})
+
+
+def _limit(default: int = 50) -> int:
+    raw = request.args.get("limit", str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= listing.MAX_LIMIT:
+        raise ApiError(400, "invalid_limit", f"limit must be 1..{listing.MAX_LIMIT}.")
+    return int(raw)
+
+
+def _unknown(event_id: str) -> ApiError:
+    return ApiError(404, "unknown_event", f"No stored webhook event {event_id!r}.")
+
+
+@admin.get("/webhook-events")
+def list_webhook_events() -> Response:
+    rows, cursor = listing.list_events(
+        request.args.get("status") or None,
+        request.args.get("type") or None,
+        _limit(),
+        request.args.get("cursor") or None,
+    )
+    return jsonify({"events": [listing.summary(r) for r in rows], "next_cursor": cursor})
+
+
+@admin.get("/webhook-events/<event_id>")
+def show_webhook_event(event_id: str) -> Response:
+    row = db.session.get(WebhookEvent, event_id)
+    if row is None:
+        raise _unknown(event_id)
+    return jsonify({"event": listing.detail(row)})
+
+
+@admin.post("/webhook-events/<event_id>/reprocess")
+def reprocess_webhook_event(event_id: str) -> Response:
+    outcome = reprocess(event_id)
+    if outcome is None:
+        raise _unknown(event_id)
+    row = db.session.get(WebhookEvent, event_id, populate_existing=True)
+    return jsonify({"result": outcome.result, "event": listing.summary(row)})
+
+
+@admin.post("/webhook-events/reprocess")
+def reprocess_failed_webhook_events() -> Response:
+    """Every failed event (oldest first, at most `limit`), as after an outage."""
+    results = reprocess_failed(_limit(default=100))
+    counts: dict[str, int] = {}
+    for item in results:
+        counts[item.result] = counts.get(item.result, 0) + 1
+    events = [{"id": r.event_id, "result": r.result, "error": r.error} for r in results]
+    return jsonify({"results": counts, "events": events})

@@ -6,7 +6,6 @@ import json
 import re
 
 from tests.ops.kit import DASHBOARD, RUNBOOK, alert_rules, promtool
-from tests.ops.other_branches import FAMILIES_FROM_OTHER_BRANCHES, LABELS_FROM_OTHER_BRANCHES
 
 FILTERS = ("path", "type", "status", "job", "circuit")  # the runbook's drill-down labels
 TARGET_LABELS = {"instance", "job"}  # added by Prometheus to every series it scrapes
@@ -39,15 +38,12 @@ def metric_names(expr: str) -> set[str]:
 def _labels_of(metric: str, names) -> set[str]:
     if metric == "up":
         return TARGET_LABELS
-    labels = set(names.metric_labels.get(metric, ()))
-    if metric in FAMILIES_FROM_OTHER_BRANCHES or not labels - {"job"}:
-        labels |= set(LABELS_FROM_OTHER_BRANCHES)
-    return labels | TARGET_LABELS
+    return set(names.metric_labels.get(metric, ())) | TARGET_LABELS
 
 
 def _check_query(expr: str, names) -> list[str]:
     problems = []
-    known = names.metrics | FAMILIES_FROM_OTHER_BRANCHES | {"up"}
+    known = names.metrics | {"up"}
     metrics = metric_names(expr)
     problems += [f"{expr!r}: no metric {m}" for m in sorted(metrics - known)]
     for metric, matchers in re.findall(r"([a-zA-Z_]\w*)\s*\{([^}]*)\}", expr):

@@ -13,13 +13,6 @@ import re
 
 from tests.helpers import ROOT
 from tests.ops.kit import EXAMPLE_CONFIG, RUNBOOK, alert_rules, load_yaml
-from tests.ops.other_branches import (
-    CLI_GROUPS_FROM_OTHER_BRANCHES,
-    FAMILIES_FROM_OTHER_BRANCHES,
-    JOBS_FROM_OTHER_BRANCHES,
-    LABELS_FROM_OTHER_BRANCHES,
-    PATHS_FROM_OTHER_BRANCHES,
-)
 
 # Prometheus's own names (not the service's), and PromQL / YAML words.
 PROMETHEUS_OWN = {"up", "instance", "exported_job"}
@@ -43,11 +36,9 @@ class Resolver:
         self.n = names
         rules = alert_rules()
         self.alerts = {r["alert"] for r in rules}
-        self.metrics = names.metrics | FAMILIES_FROM_OTHER_BRANCHES | PROMETHEUS_OWN
+        self.metrics = names.metrics | PROMETHEUS_OWN
         self.label_values = {k: set(v) for k, v in names.label_values.items()}
-        for label, values in LABELS_FROM_OTHER_BRANCHES.items():
-            self.label_values.setdefault(label, set()).update(values)
-        self.jobs = names.jobs | JOBS_FROM_OTHER_BRANCHES
+        self.jobs = names.jobs
         config = load_yaml(EXAMPLE_CONFIG)
         self.words = (
             self.metrics
@@ -79,14 +70,12 @@ class Resolver:
                 if method and method not in methods:
                     return f"{text}: {rule} does not answer {method}"
                 return None
-        if any(_PLACEHOLDER.sub("<>", p) == mentioned for p in PATHS_FROM_OTHER_BRANCHES):
-            return None
         return f"{text}: no such route"
 
     def cli(self, text: str) -> str | None:
         words = text.split("#")[0].split()
         group = words[1] if len(words) > 1 else ""
-        if not group or group in CLI_GROUPS_FROM_OTHER_BRANCHES:
+        if not group:
             return None
         if group not in self.n.cli:
             return f"{text}: no `flask {group}` command"
@@ -101,11 +90,8 @@ class Resolver:
         if metric not in self.metrics:
             return f"no metric {metric}"
         known = self.n.metric_labels.get(metric, set())
-        other_branch = metric in FAMILIES_FROM_OTHER_BRANCHES or not known - {"job"}
         for m in re.finditer(r'(\w+)\s*(?:(=~|!=|=)\s*"([^"]*)")?', matchers):
             label, _, value = m.groups()
-            if other_branch and label in LABELS_FROM_OTHER_BRANCHES:
-                known = known | {label}
             if label not in known:
                 return f"{metric} has no label {label}"
             if value and value not in self.label_values.get(label, set()):

@@ -1,0 +1,52 @@
+"""What a delivery comes to: the result and error-type labels SPEC.md fixes."""
+
+from __future__ import annotations
+
+from ..errors import ApiError
+
+# webhook_events_total{result}
+PROCESSED, DUPLICATE, IGNORED, REJECTED, FAILED = (
+    "processed",
+    "duplicate",
+    "ignored",
+    "rejected",
+    "failed",
+)
+RESULTS = (PROCESSED, DUPLICATE, IGNORED, REJECTED, FAILED)
+# webhook_errors_total{type}
+INVALID_SIGNATURE, PAYLOAD_MISMATCH, PROCESSING_ERROR = (
+    "invalid_signature",
+    "payload_mismatch",
+    "processing_error",
+)
+ERROR_TYPES = (INVALID_SIGNATURE, PAYLOAD_MISMATCH, PROCESSING_ERROR)
+
+
+class WebhookError(ApiError):
+    """A delivery refused or failed: the HTTP answer plus the metric labels."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        result: str = REJECTED,
+        error_type: str | None = None,
+    ) -> None:
+        super().__init__(status, code, message)
+        self.result = result
+        self.error_type = error_type
+
+
+def invalid_signature(message: str) -> WebhookError:
+    return WebhookError(400, INVALID_SIGNATURE, message, error_type=INVALID_SIGNATURE)
+
+
+def payload_mismatch(message: str) -> WebhookError:
+    return WebhookError(400, PAYLOAD_MISMATCH, message, error_type=PAYLOAD_MISMATCH)
+
+
+def invalid_payload(message: str) -> WebhookError:
+    # Not JSON, or not a Stripe event: rejected, but no error type of its own
+    # (SPEC.md counts it only under result="rejected").
+    return WebhookError(400, "invalid_payload", message)

@@ -1,0 +1,76 @@
+"""Stripe deliveries through real Gunicorn workers (the Procfile `web` line)."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from tests.e2e.conftest import METRICS_TOKEN, json_lines
+from tests.webhooks import stripe_events as se
+from tests.webhooks.helpers import outbox_rows, stored_event, webhook_counters
+
+pytestmark = pytest.mark.e2e
+COPIES = 20
+
+
+def _counters(base: str) -> dict[str, float]:
+    response = requests.get(f"{base}/metrics", params={"token": METRICS_TOKEN}, timeout=10)
+    assert response.status_code == 200
+    return webhook_counters(response.text)
+
+
+def _chunked_oversized(base: str) -> int:
+    def chunks():
+        for _ in range(5):
+            yield b" " * (64 * 1024)
+        yield b"{}"
+
+    response = requests.post(
+        f"{base}/v1/webhooks/stripe",
+        data=chunks(),
+        headers={"Stripe-Signature": "t=1,v1=00", "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert response.json()["error"]["code"] == "payload_too_large"
+    return response.status_code
+
+
+def test_concurrent_copies_of_one_event_apply_once(start_web, migrated):
+    proc, base = start_web(workers=3, STRIPE_WEBHOOK_SECRET=se.SECRET)
+    evt = se.event("invoice.paid", se.invoice("cus_Concurrent"))
+    payload = se.body(evt)
+    header = se.sign(payload)
+    start = threading.Barrier(COPIES)
+
+    def send(_: int) -> tuple[int, str]:
+        start.wait()
+        response = requests.post(
+            f"{base}/v1/webhooks/stripe",
+            data=payload,
+            headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+            timeout=30,
+        )
+        return response.status_code, response.json().get("result", "")
+
+    with ThreadPoolExecutor(COPIES) as pool:
+        answers = list(pool.map(send, range(COPIES)))
+
+    assert sorted(answers) == [(200, "duplicate")] * (COPIES - 1) + [(200, "processed")]
+    assert len(outbox_rows(migrated, evt["id"])) == 1
+    assert stored_event(migrated, evt["id"])["status"] == "processed"
+    counters = _counters(base)
+    assert (counters["result:processed"], counters["result:duplicate"]) == (1, COPIES - 1)
+
+    # Same server (one Gunicorn start is seconds): a chunked body has no
+    # Content-Length to refuse up front, so the limit must hold while reading.
+    assert _chunked_oversized(base) == 413
+    assert _counters(base)["result:rejected"] == 1
+
+    proc.stop()
+    output = proc.output()
+    assert se.SECRET not in output
+    assert header.split("v1=")[1] not in output  # no signature in any log line
+    assert any(r.get("logger") == "service.webhooks.views" for r in json_lines(output))
