@@ -15,8 +15,8 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from service.db import insert_if_absent
 from service.extensions import db
 from service.jobstate.models import Lease
 from service.jobstate.status import LEADER_LEASE
@@ -34,11 +34,7 @@ class Leadership:
         self.token: int | None = None
 
     def _ensure_row(self) -> None:
-        dialect = db.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        db.session.execute(
-            insert(Lease).values(name=LEADER_LEASE, token=0).on_conflict_do_nothing()
-        )
+        insert_if_absent(Lease, name=LEADER_LEASE, token=0)
 
     def refresh(self) -> bool:
         """Renew the lease if held, else take it if free or expired."""

@@ -17,10 +17,12 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import DateTime, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
 from .config import Settings
+from .extensions import db
 
 T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT_SECONDS = 5.0
@@ -130,3 +132,26 @@ class UtcDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def conflict_insert(target: Any, bind: Any = None) -> Any:
+    """An INSERT that supports ON CONFLICT, for the session's (or `bind`'s) dialect."""
+    dialect = (bind if bind is not None else db.session.get_bind()).dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(target)
+
+
+def insert_if_absent(model: Any, conflict: list[str] | None = None, **values: Any) -> bool:
+    """Insert one row unless it conflicts (caller commits); True if it was new.
+
+    Decided by RETURNING, not rowcount: for ORM-enabled inserts SQLAlchemy
+    2.1 reports no rowcount on psycopg, so `rowcount == 1` was always false
+    on PostgreSQL.
+    """
+    primary_key = list(model.__table__.primary_key.columns)
+    statement = (
+        conflict_insert(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(*primary_key)
+    )
+    return db.session.execute(statement).first() is not None

@@ -28,8 +28,8 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Connection, and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from ..db import conflict_insert
 from ..extensions import db
 from ..observability.logging import redact
 from ..timeutil import as_utc, isoformat, utcnow
@@ -89,9 +89,8 @@ def _read(conn: Connection, name: str, for_update: bool = False) -> CircuitView:
         query = query.with_for_update()
     row = conn.execute(query).mappings().one_or_none()
     if row is None:
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         conn.execute(
-            insert(_table)
+            conflict_insert(_table, bind=conn)
             .values(name=name, state=CLOSED, consecutive_failures=0, updated_at=utcnow())
             .on_conflict_do_nothing()
         )

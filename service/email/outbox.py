@@ -19,8 +19,8 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from ..db import insert_if_absent
 from ..extensions import db
 from ..jobstate import counters
 from ..observability.logging import redact
@@ -58,25 +58,20 @@ def enqueue(
     The caller commits: the message exists exactly when the change that
     caused it does.
     """
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
-    result = db.session.execute(
-        insert(EmailMessage)
-        .values(
-            idempotency_key=idempotency_key,
-            template=template,
-            recipient=recipient,
-            context=dict(context),
-            status=QUEUED,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return insert_if_absent(
+        EmailMessage,
+        conflict=["idempotency_key"],
+        idempotency_key=idempotency_key,
+        template=template,
+        recipient=recipient,
+        context=dict(context),
+        status=QUEUED,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
     )
-    return result.rowcount == 1
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ suppress`. Addresses are compared case-insensitively.
 from __future__ import annotations
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from ..db import insert_if_absent
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import Suppression
@@ -33,14 +33,9 @@ def suppress(address: str, reason: str, detail: str | None = None) -> bool:
     """Add an address (caller commits); True if it was not listed yet."""
     if reason not in REASONS:
         raise ValueError(f"reason must be one of {', '.join(REASONS)}")
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = db.session.execute(
-        insert(Suppression)
-        .values(address=normalize(address), reason=reason, detail=detail, created_at=utcnow())
-        .on_conflict_do_nothing()
+    return insert_if_absent(
+        Suppression, address=normalize(address), reason=reason, detail=detail, created_at=utcnow()
     )
-    return result.rowcount == 1
 
 
 def unsuppress(address: str) -> bool:

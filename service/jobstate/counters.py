@@ -14,8 +14,8 @@ from collections.abc import Iterator, Mapping
 
 from prometheus_client.core import CounterMetricFamily
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from ..db import conflict_insert
 from ..extensions import db
 from .models import DurableCounter
 
@@ -37,9 +37,9 @@ def increment(name: str, labels: Mapping[str, str], amount: float = 1.0) -> None
     """Add `amount` in the current session's transaction (caller commits)."""
     if name not in FAMILIES:
         raise KeyError(f"unknown durable counter {name!r}")
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(DurableCounter).values(name=name, labels=_labels_key(labels), value=amount)
+    stmt = conflict_insert(DurableCounter).values(
+        name=name, labels=_labels_key(labels), value=amount
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=["name", "labels"],
         set_={"value": DurableCounter.value + stmt.excluded.value},

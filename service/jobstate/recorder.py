@@ -11,8 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
-
+from ..db import insert_if_absent
 from ..extensions import db
 from ..observability.logging import redact
 from ..timeutil import utcnow
@@ -46,11 +45,7 @@ def error_message(exc: BaseException) -> str:
 
 
 def _state(job: str) -> JobState:
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.session.execute(
-        insert(JobState).values(name=job, consecutive_failures=0).on_conflict_do_nothing()
-    )
+    insert_if_absent(JobState, name=job, consecutive_failures=0)
     return db.session.get(JobState, job, populate_existing=True)
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..billing import customers
 from ..billing.stripe_api import RemoteCustomer
-from ..db import DatabaseTimeout
+from ..db import DatabaseTimeout, conflict_insert
 from ..extensions import db
 from ..observability.logging import redact
 from ..timeutil import utcnow
@@ -58,8 +58,7 @@ class _Conflict(Exception):
 
 
 def _insert() -> postgresql.Insert | sqlite.Insert:
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(WebhookEvent)
+    return conflict_insert(WebhookEvent)
 
 
 def _mismatch(event_id: str) -> WebhookError:

@@ -251,3 +251,14 @@ def test_full_jitter_backoff_stays_within_its_cap(attempts):
     delays = [outbox.retry_delay(attempts, 30, 3600) for _ in range(200)]
     assert all(0 <= d <= ceiling for d in delays)
     assert max(delays) > ceiling / 2  # spread over the range, not pinned
+
+
+def test_enqueue_reports_whether_the_message_is_new(app):
+    # On PostgreSQL an ORM insert's rowcount is not reported; this once made
+    # enqueue() say False for every new message there.
+    from service.email.outbox import enqueue
+
+    with app.app_context():
+        assert enqueue("evt_new:receipt", "receipt", "a@example.com", {}) is True
+        assert enqueue("evt_new:receipt", "receipt", "a@example.com", {}) is False
+        db.session.commit()
