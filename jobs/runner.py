@@ -17,7 +17,7 @@ from typing import Any
 from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
-from flask import Flask
+from flask import Flask, g
 
 from service.extensions import db
 from service.jobstate import recorder
@@ -49,6 +49,7 @@ class JobRunner:
             return "skipped"
         try:
             with self.app.app_context():
+                g.job_trigger = trigger  # schedule, request (admin API) or cli
                 return self._run_locked(spec, trigger)
         finally:
             lock.release()

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app
+from flask import current_app, g
 
-from service.email import dispatch
+from service.email import dispatch, outbox
 from service.jobstate.retention import prune_all
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,11 @@ def email_dispatch() -> None:
 
 
 def email_dlq() -> None:
+    # An operator's rerun (admin API or CLI) is the runbook's "fixed the
+    # credentials, now drain it": every pending letter is due now, not at
+    # its backoff. Scheduled ticks respect the backoff.
+    if g.get("job_trigger", "schedule") != "schedule":
+        outbox.wake_pending()
     _log_tally("email-dlq", dispatch.retry_pending())
 
 

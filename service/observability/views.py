@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
@@ -89,9 +89,21 @@ def _scrape() -> _Scrape:
     return _Scrape(process_metrics, current_app.extensions["db_collector"])
 
 
+def add_primer(app: Flask, primer: Callable[[], None]) -> None:
+    """Register a function that creates a domain's label values at 0.
+
+    Primers run when /metrics is served, so only the web tier creates
+    per-process series: run at app creation they would also run in the
+    worker and release processes, which must not write multiprocess files.
+    """
+    app.extensions.setdefault("metric_primers", []).append(primer)
+
+
 @metrics.get("/metrics")
 @token_required("METRICS_TOKEN", "metrics")
 def metrics_endpoint() -> Response:
+    for primer in current_app.extensions.get("metric_primers", ()):
+        primer()
     body = generate_latest(_scrape())  # type: ignore[arg-type]
     return Response(body, content_type=CONTENT_TYPE_LATEST)
 

@@ -4,7 +4,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from ..observability.views import add_primer
     from . import cli, metrics
 
-    metrics.prime()
+    add_primer(app, metrics.prime)
     app.cli.add_command(cli.webhooks_cli)

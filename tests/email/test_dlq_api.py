@@ -38,6 +38,14 @@ def letters(app, smtp):
         pending = queue(3, prefix="p")
         dead = queue(2, template="refund_issued", prefix="d")
         dispatch.dispatch_queued()
+        # Full jitter can make a first retry due almost at once: keep the
+        # pending ones waiting so only the refunds get their second attempt.
+        db.session.execute(
+            update(EmailMessage)
+            .where(EmailMessage.id.in_(pending))
+            .values(next_attempt_at=utcnow() + timedelta(hours=1))
+        )
+        db.session.commit()
         make_due(*dead)
         dispatch.retry_pending()
         handler.rcpt_reply = None

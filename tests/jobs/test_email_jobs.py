@@ -33,3 +33,36 @@ def test_operators_can_rerun_email_dlq(client):
     response = client.post("/v1/admin/jobs/email-dlq/run")
     assert response.status_code == 202
     assert response.get_json()["job"] == "email-dlq"
+
+
+def test_a_rerun_of_email_dlq_retries_pending_letters_now(make_app):
+    """Runbook: fix the credentials, then rerun `email-dlq` to drain the queue."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from jobs.leader import Leadership
+    from jobs.runner import JobRunner
+    from service.email.models import EmailMessage
+    from service.extensions import db
+    from service.timeutil import utcnow
+    from tests.email.servers import RecordingHandler, smtp_server
+
+    handler = RecordingHandler()
+    with smtp_server(handler=handler) as (_, port):
+        app = make_app(EMAIL_BACKEND="smtp", SMTP_URL=f"smtp://127.0.0.1:{port}")
+        runner = JobRunner(app, Leadership(lease_seconds=30))
+        with app.app_context():
+            assert runner.leadership.refresh()
+            [mid] = queue(1)
+            backoff = utcnow() + timedelta(hours=1)
+            db.session.execute(
+                update(EmailMessage).values(status="pending", attempts=1, next_attempt_at=backoff)
+            )
+            db.session.commit()
+        assert runner.run(find("email-dlq")) == "success"  # a scheduled tick waits
+        assert handler.messages == []
+        assert runner.run(find("email-dlq"), trigger="request") == "success"
+        assert len(handler.messages) == 1
+        with app.app_context():
+            assert statuses() == {mid: "delivered"}
