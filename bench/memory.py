@@ -1,0 +1,65 @@
+"""Benchmark 4: resident memory of one Gunicorn worker after 5,000 requests.
+
+One worker per app, so that worker serves every request. The mix is mostly
+`/healthz` plus one unmatched URL in five, each one different, which must all
+share the `<unmatched>` label and so must not grow memory. VmRSS is read from
+/proc/<pid>/status before and after.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import loadgen, stats
+from .results import Outcome, Row
+from .server import Server, rss_kib, serving
+
+TARGET_RATIO = 1.10
+REQUESTS = 5000
+APPS = {"instrumented": "wsgi:app", "baseline": "bench.wsgi_baseline:app"}
+
+
+def request_mix(count: int) -> list[loadgen.Request]:
+    return [("GET", f"/no-such-page/{i}" if i % 5 == 4 else "/healthz") for i in range(count)]
+
+
+def _measure(server: Server, requests: list[loadgen.Request]) -> tuple[int, int]:
+    (pid,) = server.worker_pids()
+    before = rss_kib(pid)
+    statuses = loadgen.drive(server.base, requests, processes=2)
+    if set(statuses) - {200, 404}:
+        raise RuntimeError(f"unexpected answers while loading {server.name}: {statuses}")
+    return before, rss_kib(pid)
+
+
+def run(workdir: Path, rounds: int) -> Outcome:
+    requests = request_mix(REQUESTS)
+    rss: dict[str, list[tuple[int, int]]] = {name: [] for name in APPS}
+    for i in range(rounds):
+        with (
+            serving(f"mem-a{i}", APPS["instrumented"], workdir, 1) as a,
+            serving(f"mem-b{i}", APPS["baseline"], workdir, 1) as b,
+        ):
+            for name, server in (("instrumented", a), ("baseline", b)):
+                rss[name].append(_measure(server, requests))
+    return summarize(rss)
+
+
+def summarize(rss: dict[str, list[tuple[int, int]]]) -> Outcome:
+    after = {name: stats.median([r[1] for r in runs]) for name, runs in rss.items()}
+    ratio = stats.ratio(after["instrumented"], after["baseline"])
+    row = Row(
+        "4. Worker memory",
+        f"VmRSS after {REQUESTS:,} requests, median of {len(rss['baseline'])} workers",
+        f"{after['baseline'] / 1024:.1f} MiB",
+        f"{after['instrumented'] / 1024:.1f} MiB",
+        ratio,
+        f"instrumented <= {TARGET_RATIO:.0%} of baseline",
+        ratio <= TARGET_RATIO,
+    )
+    details = [
+        f"{name}: VmRSS before -> after load (KiB): "
+        + ", ".join(f"{b:,} -> {a:,}" for b, a in runs)
+        for name, runs in rss.items()
+    ]
+    return Outcome([row], details)
