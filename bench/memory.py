@@ -50,7 +50,7 @@ def summarize(rss: dict[str, list[tuple[int, int]]]) -> Outcome:
     ratio = stats.ratio(after["instrumented"], after["baseline"])
     row = Row(
         "4. Worker memory",
-        f"VmRSS after {REQUESTS:,} requests, median of {len(rss['baseline'])} workers",
+        f"VmRSS after {REQUESTS:,} requests, median of {len(rss['baseline'])} worker(s)",
         f"{after['baseline'] / 1024:.1f} MiB",
         f"{after['instrumented'] / 1024:.1f} MiB",
         ratio,

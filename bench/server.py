@@ -181,6 +181,16 @@ def child_pids(parent: int) -> set[int]:
     return children
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time these processes have used, from /proc/<pid>/stat."""
+    ticks = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid: int) -> int:
     """VmRSS of a process, in KiB, from /proc/<pid>/status."""
     with open(f"/proc/{pid}/status") as f:
