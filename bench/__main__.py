@@ -30,13 +30,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated subset")
     parser.add_argument("--out", default=str(server.ROOT / "docs" / "PERFORMANCE.md"))
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
-    # Short rounds, many of them: on a shared machine neighbouring rounds see
-    # much the same noise, so more pairs beat longer ones.
-    parser.add_argument("--rounds", type=int, default=16, help="A/B pairs, benchmark 1")
-    parser.add_argument("--seconds", type=float, default=1, help="length of one HTTP round")
+    parser.add_argument("--epochs", type=int, default=4, help="fresh servers, benchmark 1")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds per epoch, benchmark 1")
+    parser.add_argument("--seconds", type=float, default=2, help="length of one HTTP round")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="Gunicorn workers, benchmark 1")
-    parser.add_argument("--inprocess-rounds", type=int, default=30, help="pairs, benchmark 2")
+    parser.add_argument("--inprocess-rounds", type=int, default=18, help="rounds, benchmark 2")
     parser.add_argument("--iterations", type=int, default=1500, help="calls per round, 2")
     parser.add_argument("--routes", type=int, default=25, help="x 5 methods x 4 classes, 3")
     parser.add_argument("--scrapes", type=int, default=7)
@@ -63,7 +62,7 @@ def pick_loadgen(choice: str) -> str | None:
 def plan(args: argparse.Namespace, workdir: Path, wrk: str | None) -> dict[str, Callable]:
     return {
         "http": lambda: http_overhead.run(
-            workdir, wrk, args.workers, args.rounds, args.seconds, args.connections
+            workdir, wrk, args.workers, args.epochs, args.rounds, args.seconds, args.connections
         ),
         "inprocess": lambda: inprocess.run(workdir, args.iterations, args.inprocess_rounds),
         "scrape": lambda: scrape.run(workdir, args.routes, 3, args.scrapes),

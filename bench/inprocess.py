@@ -31,11 +31,16 @@ from .server import ROOT, base_env
 PATH = "/healthz"
 
 
-def _build_apps() -> tuple[Any, Any]:
+def _build_apps() -> dict[str, Any]:
+    """The instrumented app, the baseline, and a second baseline as an A/A control."""
     from bench.wsgi_baseline import strip_http_metrics
     from service import create_app
 
-    return create_app(), strip_http_metrics(create_app())
+    return {
+        "instrumented": create_app(),
+        "baseline": strip_http_metrics(create_app()),
+        "control": strip_http_metrics(create_app()),
+    }
 
 
 def _caller(app: Any, path: str) -> Callable[[], None]:
@@ -64,13 +69,13 @@ def time_loop(call: Callable[[], None], iterations: int) -> float:
     return (time.perf_counter() - started) / iterations
 
 
-def measure(apps: tuple[Any, Any], iterations: int, rounds: int) -> dict[str, list[float]]:
-    calls = {"instrumented": _caller(apps[0], PATH), "baseline": _caller(apps[1], PATH)}
+def measure(apps: dict[str, Any], iterations: int, rounds: int) -> dict[str, list[float]]:
+    calls = {name: _caller(app, PATH) for name, app in apps.items()}
     for call in calls.values():
         time_loop(call, max(200, iterations // 5))  # warm-up
-    means: dict[str, list[float]] = {"instrumented": [], "baseline": []}
-    for _ in range(rounds):
-        for name in ("instrumented", "baseline"):
+    means: dict[str, list[float]] = {name: [] for name in apps}
+    for i in range(rounds):
+        for name in stats.rotation(list(apps), i):
             means[name].append(time_loop(calls[name], iterations))
     return means
 
@@ -103,8 +108,8 @@ def breakdown(app: Any) -> dict[str, float]:
         }
 
 
-def profile(apps: tuple[Any, Any], iterations: int, top: int) -> str:
-    call = _caller(apps[0], PATH)
+def profile(apps: dict[str, Any], iterations: int, top: int) -> str:
+    call = _caller(apps["instrumented"], PATH)
     time_loop(call, 200)
     profiler = cProfile.Profile()
     profiler.runcall(time_loop, call, iterations)
@@ -125,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     result = {
         "means": measure(apps, args.iterations, args.rounds),
-        "breakdown": breakdown(apps[0]),
+        "breakdown": breakdown(apps["instrumented"]),
     }
     json.dump(result, sys.stdout)
     return 0
@@ -152,7 +157,17 @@ def run(workdir: Path, iterations: int, rounds: int) -> Outcome:
 
 def summarize(means: dict[str, list[float]], steps: dict[str, float], iterations: int) -> Outcome:
     a, b = stats.median(means["instrumented"]), stats.median(means["baseline"])
+    c = stats.median(means["control"])
     low, high = stats.spread(stats.pair_ratios(means["instrumented"], means["baseline"]))
+    control = Row(
+        "2. In-process cost (WSGI loop)",
+        "A/A control: a second baseline app (noise floor)",
+        f"{b * 1e6:.1f} µs",
+        f"{c * 1e6:.1f} µs",
+        stats.ratio(c, b),
+        "-",
+        None,
+    )
     row = Row(
         "2. In-process cost (WSGI loop)",
         f"µs per GET /healthz, median of {len(means['baseline'])} rounds x {iterations:,}",
@@ -171,7 +186,7 @@ def summarize(means: dict[str, list[float]], steps: dict[str, float], iterations
     ]
     details.append("Where the hooks' time goes (best of 5, µs per call):")
     details += [f"  - {name}: {us:.2f}" for name, us in steps.items()]
-    return Outcome([row], details)
+    return Outcome([row, control], details)
 
 
 if __name__ == "__main__":

@@ -72,10 +72,24 @@ def parse_wrk(output: str) -> Throughput:
     return Throughput(int(done.group(1)), float(done.group(2)) * scale, errors)
 
 
-def wrk_round(wrk: str, url: str, seconds: float, connections: int) -> Throughput:
-    argv = [wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", url]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30, check=True)
-    return parse_wrk(done.stdout)
+def wrk_round(wrk: str, urls: list[str], seconds: float, connections: int) -> list[Throughput]:
+    """One wrk process per URL, all running over the same seconds."""
+    argv = [wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
+    procs = [
+        subprocess.Popen([*argv, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for url in urls
+    ]
+    outputs = []
+    for proc in procs:
+        try:
+            out, err = proc.communicate(timeout=seconds + 30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"wrk failed ({proc.returncode}): {err.strip()}")
+        outputs.append(out)
+    return [parse_wrk(out) for out in outputs]
 
 
 def _get(host: str, port: int, method: str, path: str, headers: dict[str, str]) -> int:
@@ -107,21 +121,26 @@ def _timed_loop(args: tuple[str, float, int]) -> tuple[int, int, float]:
     return ok, errors, time.perf_counter() - started
 
 
-def python_round(url: str, seconds: float, processes: int) -> Throughput:
-    """Fallback for wrk: `processes` client loops, each one bounded in time and count."""
+def python_round(urls: list[str], seconds: float, processes: int) -> list[Throughput]:
+    """Fallback for wrk: `processes` client loops per URL, all at once, each bounded."""
     limit = MAX_REQUESTS_PER_ROUND // processes
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        results = pool.map(_timed_loop, [(url, seconds, limit)] * processes)
-    ok = sum(r[0] for r in results)
-    errors = sum(r[1] for r in results)
-    return Throughput(ok, max(r[2] for r in results), errors)
+    jobs = [(url, seconds, limit) for url in urls for _ in range(processes)]
+    with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
+        results = pool.map(_timed_loop, jobs)
+    out = []
+    for i in range(len(urls)):
+        mine = results[i * processes : (i + 1) * processes]
+        out.append(
+            Throughput(sum(r[0] for r in mine), max(r[2] for r in mine), sum(r[1] for r in mine))
+        )
+    return out
 
 
 Request = tuple[str, str]  # (method, path)
 
 
-def _send_all(args: tuple[str, list[Request], dict[str, str], float]) -> Counter:
-    base, requests, headers, deadline = args
+def _send_all(args: tuple[str, list[Request], float]) -> Counter:
+    base, requests, deadline = args
     parts = urlsplit(base)
     statuses: Counter = Counter()
     for method, path in requests:
@@ -129,22 +148,29 @@ def _send_all(args: tuple[str, list[Request], dict[str, str], float]) -> Counter
             statuses["timed_out"] += 1
             continue
         try:
-            statuses[_get(parts.hostname or "", parts.port or 80, method, path, headers)] += 1
+            statuses[_get(parts.hostname or "", parts.port or 80, method, path, {})] += 1
         except OSError:
             statuses["error"] += 1
     return statuses
 
 
 def drive(
-    base: str,
-    requests: list[Request],
-    processes: int = 2,
-    headers: dict[str, str] | None = None,
-    timeout: float = 120,
-) -> Counter:
-    """Send exactly these requests, split over client processes; statuses by count."""
+    plan: dict[str, list[Request]], processes: int = 2, timeout: float = 120
+) -> dict[str, Counter]:
+    """Send exactly these requests to each base URL, every server at once.
+
+    `processes` client processes per server; returns each server's statuses
+    by count ("timed_out" for requests left unsent at the deadline).
+    """
     deadline = time.monotonic() + timeout
-    shares = [requests[i::processes] for i in range(processes)]
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        counters = pool.map(_send_all, [(base, s, headers or {}, deadline) for s in shares])
-    return sum(counters, Counter())
+    jobs = [
+        (base, requests[i::processes], deadline)
+        for base, requests in plan.items()
+        for i in range(processes)
+    ]
+    with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
+        counters = pool.map(_send_all, jobs)
+    totals: dict[str, Counter] = {base: Counter() for base in plan}
+    for (base, _, _), counter in zip(jobs, counters, strict=True):
+        totals[base] += counter
+    return totals

@@ -23,13 +23,15 @@ def request_mix(count: int) -> list[loadgen.Request]:
     return [("GET", f"/no-such-page/{i}" if i % 5 == 4 else "/healthz") for i in range(count)]
 
 
-def _measure(server: Server, requests: list[loadgen.Request]) -> tuple[int, int]:
-    (pid,) = server.worker_pids()
-    before = rss_kib(pid)
-    statuses = loadgen.drive(server.base, requests, processes=2)
-    if set(statuses) - {200, 404}:
-        raise RuntimeError(f"unexpected answers while loading {server.name}: {statuses}")
-    return before, rss_kib(pid)
+def _load(servers: dict[str, Server], requests: list[loadgen.Request]) -> dict[str, tuple]:
+    """(VmRSS before, VmRSS after) of each server's only worker, loaded side by side."""
+    pids = {name: server.worker_pids()[0] for name, server in servers.items()}
+    before = {name: rss_kib(pid) for name, pid in pids.items()}
+    answers = loadgen.drive({s.base: requests for s in servers.values()}, processes=2)
+    for server in servers.values():
+        if set(answers[server.base]) - {200, 404}:
+            raise RuntimeError(f"unexpected answers from {server.name}: {answers[server.base]}")
+    return {name: (before[name], rss_kib(pid)) for name, pid in pids.items()}
 
 
 def run(workdir: Path, rounds: int) -> Outcome:
@@ -40,8 +42,8 @@ def run(workdir: Path, rounds: int) -> Outcome:
             serving(f"mem-a{i}", APPS["instrumented"], workdir, 1) as a,
             serving(f"mem-b{i}", APPS["baseline"], workdir, 1) as b,
         ):
-            for name, server in (("instrumented", a), ("baseline", b)):
-                rss[name].append(_measure(server, requests))
+            for name, pair in _load({"instrumented": a, "baseline": b}, requests).items():
+                rss[name].append(pair)
     return summarize(rss)
 
 

@@ -19,19 +19,30 @@ candidate with a baseline measured in the same run, rounds interleaved, and
 reports medians and their ratio. Re-run `make bench` before trusting a small
 difference; the per-round numbers under *Details* show how noisy a run was.
 
-1. **HTTP instrumentation overhead.** Two real Gunicorn servers with the
+1. **HTTP instrumentation overhead.** Three real Gunicorn servers with the
    Procfile's `web` command and `gunicorn.conf.py` (production settings: JSON
    logs, access log on, tokens set; SQLite migrated with `python -m
-   service.release` in a temporary directory), serving (A) `wsgi:app` and (B)
+   service.release` in a temporary directory), serving (A) `wsgi:app`, (B)
    `bench.wsgi_baseline:app`, the same `create_app()` with the two metrics
-   request hooks (`_start_request`, `_record_request`) removed. A load
-   generator in another process sends `GET /healthz` over loopback, rounds
-   A/B/A/B after a warm-up. Ratio = median A req/s / median B req/s.
+   request hooks (`_start_request`, `_record_request`) removed, and (B') the
+   baseline again as an A/A control. In each two-second round one wrk per
+   server (separate processes, loopback) loads all three at once with
+   `GET /healthz`: the neighbours' noise then lands on all three in the same
+   seconds and the scheduler shares the CPUs evenly between their workers,
+   so the cheaper app completes more requests. Taking turns (A for a second,
+   then B) was tried first and could not resolve 10% here: throughput swung
+   2-3x between neighbouring seconds and the A/A control drifted 5-20%. The
+   servers are started afresh for each of four epochs, in rotating order,
+   because a worker process keeps the luck it started with (its place beside
+   the neighbours' load, its memory layout) for life. Ratio = median of the
+   per-round A/B ratios; B'/B shows how far pure noise moves a ratio. The
+   workers' CPU time per request (utime + stime) is recorded as well.
 2. **In-process per-request cost.** A direct WSGI call loop (werkzeug
-   `EnvironBuilder` + `app.wsgi_app`) over the same two apps in one process
-   with `PROMETHEUS_MULTIPROC_DIR` set, as under Gunicorn. No socket, parser or
-   access log, so this ratio overstates the share the hooks take of a real
-   request; the microseconds added are the useful number.
+   `EnvironBuilder` + `app.wsgi_app`) over the same apps (and the same A/A
+   control) in one process with `PROMETHEUS_MULTIPROC_DIR` set, as under
+   Gunicorn. No socket, parser or access log, so this ratio overstates the
+   share the hooks take of a real request; the microseconds added are the
+   useful number. Each step of the hooks is also timed alone.
 3. **`/metrics` scrape cost.** A bench-only app (`bench/wsgi_series.py`) adds
    route templates answering every method with the status asked for; one
    server is driven through templates x 5 methods x 4 status classes (500
@@ -42,7 +53,8 @@ difference; the per-round numbers under *Details* show how noisy a run was.
    grows with series x samples per series (13 for a histogram with 11
    buckets) x files: one per worker that ever ran, since a dead or recycled
    worker's (`GUNICORN_MAX_REQUESTS`) files stay until the master restarts.
-4. **Worker memory.** One-worker servers of each app receive 5,000 requests
+4. **Worker memory.** One-worker servers of each app, loaded side by side,
+   each receive 5,000 requests
    (`/healthz`, and one in five a distinct unmatched URL, which must share the
    `<unmatched>` label); VmRSS of the worker is read from `/proc/<pid>/status`.
 """

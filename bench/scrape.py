@@ -69,10 +69,11 @@ def latency_series(body: bytes) -> int:
     return 0
 
 
-def _load(server: Server, requests: list[loadgen.Request]) -> None:
-    statuses = loadgen.drive(server.base, requests, processes=4)
-    if set(statuses) - {200, 302, 404, 500}:
-        raise RuntimeError(f"unexpected answers while loading {server.name}: {statuses}")
+def _load(plan: dict[Server, list[loadgen.Request]]) -> None:
+    answers = loadgen.drive({s.base: requests for s, requests in plan.items()}, processes=2)
+    for server in plan:
+        if set(answers[server.base]) - {200, 302, 404, 500}:
+            raise RuntimeError(f"unexpected answers from {server.name}: {answers[server.base]}")
 
 
 def run(workdir: Path, routes: int, workers: int, scrapes: int) -> Outcome:
@@ -82,8 +83,7 @@ def run(workdir: Path, routes: int, workers: int, scrapes: int) -> Outcome:
         serving("scrape-many", SERIES_APP, workdir, workers, **routes_env) as many,
         serving("scrape-few", SERIES_APP, workdir, workers, **routes_env) as few,
     ):
-        _load(many, many_requests)
-        _load(few, [("GET", "/healthz")] * len(many_requests))
+        _load({many: many_requests, few: [("GET", "/healthz")] * len(many_requests)})
         servers = {"many": many, "few": few}
         timings: dict[str, dict[str, list]] = {n: {"http": [], "collector": []} for n in servers}
         bodies: dict[str, bytes] = {}

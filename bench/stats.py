@@ -31,3 +31,9 @@ def spread(values: Sequence[float]) -> tuple[float, float]:
         return (values[0], values[0]) if values else (0.0, 0.0)
     q = statistics.quantiles(values, n=4, method="inclusive")
     return q[0], q[2]
+
+
+def rotation(names: list[str], i: int) -> list[str]:
+    """Round i's order: A B C, then B C A, then C A B, ... so no one always goes first."""
+    shift = i % len(names)
+    return names[shift:] + names[:shift]

@@ -3,7 +3,7 @@
 import pytest
 
 from bench.loadgen import parse_wrk
-from bench.stats import median, pair_ratios, ratio, spread
+from bench.stats import median, pair_ratios, ratio, rotation, spread
 
 WRK_OUTPUT = """\
 Running 2s test @ http://127.0.0.1:35415/healthz
@@ -50,3 +50,9 @@ def test_ratios_pair_rounds_in_order():
 def test_spread_is_the_interquartile_range():
     assert spread([1, 2, 3, 4, 5]) == (2, 4)
     assert spread([7]) == (7, 7)
+
+
+def test_rotation_gives_every_contender_every_position():
+    orders = [rotation(["a", "b", "c"], i) for i in range(3)]
+    assert orders == [["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"]]
+    assert rotation(["a", "b"], 5) == ["b", "a"]
