@@ -52,7 +52,8 @@ def summarize(rss: dict[str, list[tuple[int, int]]]) -> Outcome:
     ratio = stats.ratio(after["instrumented"], after["baseline"])
     row = Row(
         "4. Worker memory",
-        f"VmRSS after {REQUESTS:,} requests, median of {len(rss['baseline'])} worker(s)",
+        f"VmRSS of the only worker after {REQUESTS:,} requests"
+        + (f", median of {len(rss['baseline'])} runs" if len(rss["baseline"]) > 1 else ""),
         f"{after['baseline'] / 1024:.1f} MiB",
         f"{after['instrumented'] / 1024:.1f} MiB",
         ratio,

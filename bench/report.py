@@ -15,7 +15,8 @@ METHOD = """\
 
 The machine is small and shared (other test suites run on it at the same
 time), so no number here is an absolute claim: each benchmark compares the
-candidate with a baseline measured in the same run, rounds interleaved, and
+candidate with a baseline measured in the same run (side by side or in
+interleaved rounds, with an A/A control where timing is involved) and
 reports medians and their ratio. Re-run `make bench` before trusting a small
 difference; the per-round numbers under *Details* show how noisy a run was.
 
@@ -54,9 +55,14 @@ difference; the per-round numbers under *Details* show how noisy a run was.
    buckets) x files: one per worker that ever ran, since a dead or recycled
    worker's (`GUNICORN_MAX_REQUESTS`) files stay until the master restarts.
 4. **Worker memory.** One-worker servers of each app, loaded side by side,
-   each receive 5,000 requests
-   (`/healthz`, and one in five a distinct unmatched URL, which must share the
-   `<unmatched>` label); VmRSS of the worker is read from `/proc/<pid>/status`.
+   each receive 5,000 requests (`/healthz`, and one in five a distinct
+   unmatched URL, which must share the `<unmatched>` label); VmRSS of the
+   worker is read from `/proc/<pid>/status` before and after.
+
+`GET /healthz` is the cheapest route there is (no database, a 16-byte
+body), so benchmark 1 is the worst case for the hooks' share: their cost is
+fixed per request (tens of µs, benchmark 2), and any route doing real work
+dilutes it.
 """
 
 
