@@ -132,7 +132,7 @@ def summarize(results: list[dict[str, Round]], load: str) -> Outcome:
     rows = [
         Row(
             "1. HTTP overhead (Gunicorn)",
-            f"GET /healthz req/s under wrk, medians of {n} rounds",
+            f"GET /healthz req/s, all three loaded at once, medians of {n} rounds",
             f"{med('baseline', rps):,.0f}",
             f"{med('instrumented', rps):,.0f}",
             ratio,
