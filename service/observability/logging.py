@@ -19,11 +19,15 @@ from ..config import Settings
 
 REDACTED = "[REDACTED]"
 _secrets: tuple[str, ...] = ()
+# (marker, pattern, replacement): a pattern runs only when its marker (lower
+# case) is in the line. Every log line passes through here, and the URL
+# pattern backtracks over each run of word characters; the cheap substring
+# test skips it on the vast majority of lines.
 _PATTERNS = (
     # token=... in query strings, Authorization headers, URL passwords
-    (re.compile(r"(?i)([?&;\s\"']token=)[^&\s\"';]+"), r"\1" + REDACTED),
-    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1" + REDACTED),
-    (re.compile(r"(\w+://[^:/?#\s@]+:)[^@/\s]+(@)"), r"\1" + REDACTED + r"\2"),
+    ("token=", re.compile(r"(?i)([?&;\s\"']token=)[^&\s\"';]+"), r"\1" + REDACTED),
+    ("bearer", re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1" + REDACTED),
+    ("://", re.compile(r"([A-Za-z][\w+.-]*://[^:/?#\s@]+:)[^@/\s]+(@)"), r"\1" + REDACTED + r"\2"),
 )
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
 
@@ -32,8 +36,10 @@ def redact(text: str) -> str:
     for secret in _secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+    lowered = text.lower()
+    for marker, pattern, replacement in _PATTERNS:
+        if marker in lowered:
+            text = pattern.sub(replacement, text)
     return text
 
 
