@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
 from tests.e2e.conftest import METRICS_TOKEN, json_lines
+from tests.email.servers import RecordingHandler, smtp_server
+from tests.helpers import wait_until
 from tests.webhooks import stripe_events as se
 from tests.webhooks.helpers import outbox_rows, stored_event, webhook_counters
 
@@ -38,7 +41,7 @@ def _chunked_oversized(base: str) -> int:
     return response.status_code
 
 
-def test_concurrent_copies_of_one_event_apply_once(start_web, migrated):
+def test_concurrent_copies_of_one_event_apply_once(start_web, start_worker, migrated):
     proc, base = start_web(workers=3, STRIPE_WEBHOOK_SECRET=se.SECRET)
     evt = se.event("invoice.paid", se.invoice("cus_Concurrent"))
     payload = se.body(evt)
@@ -60,6 +63,14 @@ def test_concurrent_copies_of_one_event_apply_once(start_web, migrated):
 
     assert sorted(answers) == [(200, "duplicate")] * (COPIES - 1) + [(200, "processed")]
     assert len(outbox_rows(migrated, evt["id"])) == 1
+    # ...and one email at a real SMTP server, sent by a real worker.
+    smtp = RecordingHandler()
+    with smtp_server(handler=smtp) as (_, smtp_port):
+        start_worker(SMTP_URL=f"smtp://127.0.0.1:{smtp_port}", EMAIL_DISPATCH_INTERVAL_SECONDS="1")
+        wait_until(lambda: smtp.messages, 30, message="the receipt at the SMTP server")
+        time.sleep(2.5)  # two more dispatch ticks: nothing else may arrive
+    assert len(smtp.messages) == 1
+    assert outbox_rows(migrated, evt["id"])[0]["status"] == "delivered"
     assert stored_event(migrated, evt["id"])["status"] == "processed"
     counters = _counters(base)
     assert (counters["result:processed"], counters["result:duplicate"]) == (1, COPIES - 1)
