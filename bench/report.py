@@ -24,8 +24,8 @@ difference; the per-round numbers under *Details* show how noisy a run was.
    Procfile's `web` command and `gunicorn.conf.py` (production settings: JSON
    logs, access log on, tokens set; SQLite migrated with `python -m
    service.release` in a temporary directory), serving (A) `wsgi:app`, (B)
-   `bench.wsgi_baseline:app`, the same `create_app()` with the two metrics
-   request hooks (`_start_request`, `_record_request`) removed, and (B') the
+   `bench.wsgi_baseline:app`, the same `create_app()` with the metrics
+   middleware (`RequestMetrics`) unwrapped, and (B') the
    baseline again as an A/A control. In each two-second round one wrk per
    server (separate processes, loopback) loads all three at once with
    `GET /healthz`: the neighbours' noise then lands on all three in the same

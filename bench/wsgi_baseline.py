@@ -1,4 +1,4 @@
-"""The baseline app: `create_app()` without the HTTP metrics request hooks.
+"""The baseline app: `create_app()` without the HTTP metrics middleware.
 
 Everything else (config, blueprints, error handlers, logging) is identical to
 `wsgi:app`, so the difference between the two is the cost of instrumentation.
@@ -14,13 +14,10 @@ from service.observability import metrics as http_metrics
 
 
 def strip_http_metrics(app: Flask) -> Flask:
-    """Remove `_start_request`/`_record_request` from the app-wide hook lists."""
-    before = app.before_request_funcs.get(None, [])
-    after = app.after_request_funcs.get(None, [])
-    if http_metrics._start_request not in before or http_metrics._record_request not in after:
-        raise RuntimeError("the HTTP metrics hooks are not where the baseline expects them")
-    before.remove(http_metrics._start_request)
-    after.remove(http_metrics._record_request)
+    """Unwrap `RequestMetrics` from `app.wsgi_app`."""
+    if not isinstance(app.wsgi_app, http_metrics.RequestMetrics):
+        raise RuntimeError("the HTTP metrics middleware is not where the baseline expects it")
+    app.wsgi_app = app.wsgi_app.wsgi_app  # type: ignore[method-assign]
     return app
 
 

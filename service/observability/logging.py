@@ -12,10 +12,11 @@ import re
 import sys
 from typing import Any
 
-from flask import g, has_request_context
+from flask import has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
 from ..config import Settings
+from .metrics import REQUEST_ID_KEY
 
 REDACTED = "[REDACTED]"
 _secrets: tuple[str, ...] = ()
@@ -51,7 +52,9 @@ def redact_query(query: str) -> str:
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
-            record.request_id = g.get("request_id") if has_request_context() else None
+            record.request_id = (
+                request.environ.get(REQUEST_ID_KEY) if has_request_context() else None
+            )
         return True
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -15,7 +14,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from tests.helpers import free_port
+from tests.helpers import free_port, silent_server  # noqa: F401  (re-exported)
 
 
 class RecordingHandler:
@@ -61,36 +60,6 @@ def smtp_server(port: int | None = None, **kwargs: Any) -> Iterator[tuple[Contro
         yield controller, port
     finally:
         controller.stop()
-
-
-@contextlib.contextmanager
-def silent_server() -> Iterator[int]:
-    """Accepts TCP connections and never says a word (no SMTP greeting)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    listener.settimeout(0.2)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            held.append(conn)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(5)
-        for conn in held:
-            conn.close()
-        listener.close()
 
 
 class SendGridFake:

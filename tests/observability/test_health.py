@@ -1,38 +1,6 @@
-import socket
-import threading
 import time
-from contextlib import contextmanager
 
-from tests.helpers import free_port
-
-
-@contextmanager
-def silent_listener():
-    """A TCP server that accepts connections and never says a word."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join()
-        for conn in accepted:
-            conn.close()
-        server.close()
+from tests.helpers import free_port, silent_server
 
 
 def test_healthz_does_not_touch_the_database(make_app):
@@ -67,7 +35,7 @@ def test_readyz_fails_fast_when_database_refuses(make_app):
 
 
 def test_readyz_is_bounded_when_database_hangs(make_app):
-    with silent_listener() as port:
+    with silent_server() as port:
         client = make_app(DATABASE_URL=f"postgresql://root@127.0.0.1:{port}/hang").test_client()
         for _ in range(3):  # stalled probes must not pile up or slow later calls
             started = time.monotonic()

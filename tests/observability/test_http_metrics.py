@@ -125,9 +125,9 @@ def test_database_families_are_left_out_when_database_is_down(make_app):
 def test_metrics_answer_within_seconds_when_database_hangs(make_app):
     import time
 
-    from tests.observability.test_health import silent_listener
+    from tests.helpers import silent_server
 
-    with silent_listener() as port:
+    with silent_server() as port:
         client = make_app(DATABASE_URL=f"postgresql://root@127.0.0.1:{port}/hang").test_client()
         started = time.monotonic()
         response = client.get("/metrics")
