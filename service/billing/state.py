@@ -61,14 +61,23 @@ def subscription_period_end(obj: dict[str, Any]) -> int | None:
     return max((end for end in ends if end is not None), default=None)
 
 
-def apply_subscription(obj: dict[str, Any], event_created: int) -> tuple[Subscription, bool]:
-    version = (event_created, SUBSCRIPTION_RANK.get(obj["status"], 1))
-    row = _locked(Subscription, obj["id"])
+def _ranked_row(model: type[M], key: str, version: tuple[int, int]) -> tuple[M, bool]:
+    """The row to update, created if new, and whether `version` (event time,
+    status rank) is not older than what is stored: events arrive out of order."""
+    row = _locked(model, key)
     if row is not None and version < (row.event_created, row.status_rank):
         return row, False
     if row is None:
-        row = Subscription(id=obj["id"])
+        row = model(id=key)
         db.session.add(row)
+    return row, True
+
+
+def apply_subscription(obj: dict[str, Any], event_created: int) -> tuple[Subscription, bool]:
+    version = (event_created, SUBSCRIPTION_RANK.get(obj["status"], 1))
+    row, newer = _ranked_row(Subscription, obj["id"], version)
+    if not newer:
+        return row, False
     row.customer_id, row.status = obj["customer"], obj["status"]
     row.current_period_end = as_datetime(subscription_period_end(obj))
     row.cancel_at_period_end = bool(obj.get("cancel_at_period_end"))
@@ -87,12 +96,9 @@ def invoice_subscription(obj: dict[str, Any]) -> str | None:
 
 def apply_invoice(obj: dict[str, Any], event_created: int) -> tuple[Invoice, bool]:
     version = (event_created, INVOICE_RANK.get(obj["status"], 1))
-    row = _locked(Invoice, obj["id"])
-    if row is not None and version < (row.event_created, row.status_rank):
+    row, newer = _ranked_row(Invoice, obj["id"], version)
+    if not newer:
         return row, False
-    if row is None:
-        row = Invoice(id=obj["id"])
-        db.session.add(row)
     row.customer_id, row.subscription_id = obj["customer"], invoice_subscription(obj)
     row.number, row.status, row.currency = obj.get("number"), obj["status"], obj["currency"]
     row.amount_due, row.amount_paid = obj["amount_due"], obj["amount_paid"]
