@@ -12,10 +12,19 @@ import shutil
 import sys
 import tempfile
 
-from prometheus_client import multiprocess
+# Before anything imports prometheus_client (the service package does):
+# it chooses between in-memory and file-backed values once, at import, and
+# workers inherit the master's choice when they fork.
+_own_multiproc_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+_multiproc_dir = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    os.path.join(tempfile.gettempdir(), f"billing-notifier-prom-{os.getpid()}"),
+)
 
-from service.config import ConfigError, load_settings
-from service.observability.logging import gunicorn_logconfig, report_config_error
+from prometheus_client import multiprocess  # noqa: E402
+
+from service.config import ConfigError, load_settings  # noqa: E402
+from service.observability.logging import gunicorn_logconfig, report_config_error  # noqa: E402
 
 try:
     _settings = load_settings()
@@ -40,12 +49,6 @@ loglevel = _settings.log_level.lower()
 proc_name = "billing-notifier-web"
 # Several masters may share a host (tests, dev): no shared control socket.
 control_socket_disable = True
-
-_own_multiproc_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
-_multiproc_dir = os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR",
-    os.path.join(tempfile.gettempdir(), f"billing-notifier-prom-{os.getpid()}"),
-)
 
 
 def _build() -> dict[str, str]:

@@ -35,9 +35,10 @@ def start_web(
     make_app()  # rows written by the processes are deleted after the test
     started: list = []
 
-    def start(workers: int = 3, **overrides: str) -> tuple[Proc, str]:
+    def start(workers: int = 3, **overrides: str | None) -> tuple[Proc, str]:
         port = free_port()
         env = {**production_env, "PORT": str(port), "WEB_CONCURRENCY": str(workers), **overrides}
+        env = {name: value for name, value in env.items() if value is not None}  # None: unset
         ctx = running("web", env, tmp_path / f"web-{port}.log")
         proc = ctx.__enter__()
         started.append(ctx)

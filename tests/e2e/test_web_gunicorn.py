@@ -127,3 +127,16 @@ def test_master_start_empties_stale_metric_files_only(start_web, tmp_path):
     assert not (prom / "counter_424242.db").exists()
     assert (prom / "keep.txt").read_text() == "not ours"
     assert sample_value(_scrape(base), "metrics_database_up") == 1
+
+
+def test_multiprocess_mode_without_the_variable_set(start_web):
+    """Without PROMETHEUS_MULTIPROC_DIR in the environment (as with `make run`),
+    gunicorn.conf.py picks a directory before prometheus_client is imported,
+    so the workers still write files and one scrape sums them all."""
+    _, base = start_web(workers=2, PROMETHEUS_MULTIPROC_DIR=None)
+    before = _healthz_count(_scrape(base))
+    for _ in range(30):
+        assert requests.get(f"{base}/healthz", headers={"Connection": "close"}, timeout=5).ok
+    text = _scrape(base)
+    assert _healthz_count(text) - before == 30
+    assert sample_value(text, "webhook_events_total", result="processed") == 0
