@@ -35,7 +35,11 @@ except ConfigError as exc:
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{_settings.port}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
-worker_class = "sync"
+# Threads, so a health probe or a scrape is served beside slow requests
+# instead of queueing behind them (and a slow client holds one thread, not
+# a whole worker); measured in docs/PERFORMANCE.md.
+worker_class = "gthread"
+threads = 4
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
 keepalive = 5

@@ -57,6 +57,9 @@ class Settings:
     circuit_failure_threshold: int = 5
     circuit_reset_seconds: float = 30.0
     retention_days: int = 30
+    # Performance (docs/PERFORMANCE.md): how long a web worker reuses its
+    # database answers for /readyz and the database-backed /metrics families.
+    probe_cache_seconds: float = 1.0
     log_level: str = "INFO"
     log_format: str = "text"
     build_version: str = "0.1.0"
@@ -97,6 +100,13 @@ def _positive(env: Mapping[str, str], name: str, cast: Callable[[str], T], defau
     value = _parse(env, name, cast, default)
     if value <= 0:  # type: ignore[operator]
         raise ConfigError(name, f"must be greater than 0, got {value}")
+    return value
+
+
+def _non_negative(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _parse(env, name, float, default)
+    if not 0 <= value <= 60:
+        raise ConfigError(name, f"must be between 0 and 60 seconds, got {value}")
     return value
 
 
@@ -214,6 +224,7 @@ def load_settings(
         circuit_failure_threshold=_positive(env, "CIRCUIT_FAILURE_THRESHOLD", int, 5),
         circuit_reset_seconds=_positive(env, "CIRCUIT_RESET_SECONDS", float, 30.0),
         retention_days=_positive(env, "RETENTION_DAYS", int, 30),
+        probe_cache_seconds=_non_negative(env, "PROBE_CACHE_SECONDS", 1.0),
         log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO"),
         log_format=_choice(
             env, "LOG_FORMAT", ("text", "json"), "json" if app_env == "production" else "text"

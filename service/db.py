@@ -10,8 +10,11 @@ not as a hung worker.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -26,9 +29,10 @@ from .extensions import db
 
 T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT_SECONDS = 5.0
-# At most this many threads per process may be stuck on a hung database at
+# At most this many calls per process may be stuck on a hung database at
 # once; past that, bounded calls fail at once instead of piling up threads.
-_STALLED_CALL_SLOTS = threading.BoundedSemaphore(4)
+# Above the request threads a worker runs, so healthy calls never hit it.
+STALLED_CALL_SLOTS = 16
 
 
 class DatabaseTimeout(Exception):
@@ -40,8 +44,12 @@ def engine_options(settings: Settings) -> dict[str, Any]:
         return {
             "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False}
         }
+    # No pool_pre_ping: it cost a round trip per request (a tenth of a
+    # webhook, docs/PERFORMANCE.md). After a database restart the first
+    # statement on a dead pooled connection fails instead; that request
+    # answers 503 (Stripe retries it), SQLAlchemy drops every connection
+    # older than the failure, and pool_recycle bounds their age anyway.
     return {
-        "pool_pre_ping": True,
         "pool_size": 5,
         "max_overflow": 5,
         "pool_timeout": 3,
@@ -81,35 +89,84 @@ def init_engine(engine: Engine) -> None:
         event.listen(engine, "begin", _sqlite_on_begin)
 
 
+class _BoundedCalls:
+    """Long-lived helper threads for `run_bounded`, made on first use in each process.
+
+    Starting a thread per call cost about a tenth of a webhook request (see
+    docs/PERFORMANCE.md); a pool keeps the hop and drops the start-up. Its
+    size is the number of calls that may be stalled at once, so a call
+    never queues behind a stalled one: past that many, calls fail at once.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pid = 0
+        self._free = threading.BoundedSemaphore(slots)
+        self.in_flight = 0
+
+    def pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None or self._pid != os.getpid():  # threads do not survive fork
+                self._pool = ThreadPoolExecutor(self.slots, thread_name_prefix="bounded-db-call")
+                self._pid = os.getpid()
+                self._free = threading.BoundedSemaphore(self.slots)
+                self.in_flight = 0
+            return self._pool
+
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
+        pool = self.pool()
+        if not self._free.acquire(blocking=False):
+            raise DatabaseTimeout("earlier database calls are still stalled")
+        free = self._free
+        with self._lock:
+            self.in_flight += 1
+
+        def call() -> T:
+            try:
+                return fn()
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
+                free.release()
+
+        try:
+            return pool.submit(call)
+        except BaseException:
+            with self._lock:
+                self.in_flight -= 1
+            free.release()
+            raise
+
+
+_BOUNDED = _BoundedCalls(STALLED_CALL_SLOTS)
+
+
+def bounded_calls_in_flight() -> int:
+    """Calls started by `run_bounded` that have not returned yet (tests wait on it)."""
+    return _BOUNDED.in_flight
+
+
 def run_bounded(fn: Callable[[], T], timeout: float, app: Flask | None = None) -> T:
     """Run `fn` in its own app context on a helper thread; give up after `timeout`.
 
     Socket timeouts do not cover a server that accepts and then never answers
     on an already-open connection, so the bound is enforced by the caller
-    walking away from the thread. The thread ends when the driver gives up.
+    walking away from the thread. The thread is free again when the driver
+    gives up.
     """
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    if not _STALLED_CALL_SLOTS.acquire(blocking=False):
-        raise DatabaseTimeout("earlier database calls are still stalled")
-    box: dict[str, Any] = {}
-    done = threading.Event()
 
-    def target() -> None:
-        try:
-            with app.app_context():
-                box["value"] = fn()
-        except BaseException as exc:  # handed to the caller below
-            box["error"] = exc
-        finally:
-            _STALLED_CALL_SLOTS.release()
-            done.set()
+    def target() -> T:
+        with app.app_context():
+            return fn()
 
-    threading.Thread(target=target, name="bounded-db-call", daemon=True).start()
-    if not done.wait(timeout):
-        raise DatabaseTimeout(f"no answer within {timeout:g}s")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+    future = _BOUNDED.submit(target)
+    try:
+        return future.result(timeout)
+    except FutureTimeout:
+        raise DatabaseTimeout(f"no answer within {timeout:g}s") from None
 
 
 class UtcDateTime(TypeDecorator):
@@ -147,9 +204,14 @@ def insert_if_absent(model: Any, conflict: list[str] | None = None, **values: An
     2.1 reports no rowcount on psycopg, so `rowcount == 1` was always false
     on PostgreSQL.
     """
-    primary_key = list(model.__table__.primary_key.columns)
+    # A Core insert on the table, not an ORM-enabled one: the ORM's bulk
+    # path and the autoflush it triggers cost more than the statement
+    # itself on the webhook path (docs/PERFORMANCE.md). Column defaults
+    # still apply; pending ORM objects are flushed at commit.
+    table = model.__table__
+    primary_key = list(table.primary_key.columns)
     statement = (
-        conflict_insert(model)
+        conflict_insert(table)
         .values(**values)
         .on_conflict_do_nothing(index_elements=conflict)
         .returning(*primary_key)

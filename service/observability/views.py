@@ -19,6 +19,7 @@ from ..auth import token_required
 from ..db import DatabaseTimeout, run_bounded
 from ..extensions import db
 from .collector import DatabaseCollector
+from .recent import Recent
 
 READY_DB_TIMEOUT_SECONDS = 1.5
 log = logging.getLogger(__name__)
@@ -43,26 +44,37 @@ def healthz() -> Response:
     return jsonify({"status": "ok"})
 
 
-@health.get("/readyz")
-def readyz() -> tuple[Response, int]:
-    settings = current_app.config["SETTINGS"]
-    build = {"version": settings.build_version, "commit": settings.build_commit}
+def _check_database() -> dict[str, Any]:
+    """The database part of /readyz: what a bounded probe found, or why it failed."""
     try:
         latency_ms, jobs = run_bounded(_probe, READY_DB_TIMEOUT_SECONDS)
     except Exception as exc:
         reason = "timeout" if isinstance(exc, DatabaseTimeout) else "unavailable"
         log.warning("readiness: database check failed (%s: %s)", reason, type(exc).__name__)
+        return {"ok": False, "error": reason}
+    return {"ok": True, "latency_ms": latency_ms, "jobs": jobs}
+
+
+@health.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    settings = current_app.config["SETTINGS"]
+    build = {"version": settings.build_version, "commit": settings.build_commit}
+    # A probe must not queue behind the database under load: each worker
+    # reuses its last answer for PROBE_CACHE_SECONDS (docs/PERFORMANCE.md).
+    cache = current_app.extensions["readyz_recent"]
+    found = cache.get(settings.probe_cache_seconds, _check_database)
+    if not found["ok"]:
         body = {
             "status": "fail",
-            "database": {"ok": False, "error": reason},
+            "database": {"ok": False, "error": found["error"]},
             "jobs": {"ok": False, "jobs": {}},
             "build": build,
         }
         return jsonify(body), 503
-    status = "ok" if jobs["ok"] else "degraded"
+    jobs = found["jobs"]
     body = {
-        "status": status,
-        "database": {"ok": True, "latency_ms": latency_ms},
+        "status": "ok" if jobs["ok"] else "degraded",
+        "database": {"ok": True, "latency_ms": found["latency_ms"]},
         "jobs": jobs,
         "build": build,
     }
@@ -110,5 +122,6 @@ def metrics_endpoint() -> Response:
 
 def init_app(app: Flask) -> None:
     app.extensions["db_collector"] = DatabaseCollector(app)
+    app.extensions["readyz_recent"] = Recent()
     app.register_blueprint(health)
     app.register_blueprint(metrics)
