@@ -44,3 +44,8 @@ def count(url: str, sql: str) -> int:
     with psycopg.connect(url, connect_timeout=5) as conn:
         row = conn.execute(sql).fetchone()
         return int(row[0]) if row else 0
+
+
+def execute(url: str, sql: str) -> None:
+    with psycopg.connect(url, connect_timeout=5) as conn:
+        conn.execute(sql)

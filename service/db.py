@@ -10,6 +10,7 @@ not as a hung worker.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable
@@ -197,23 +198,33 @@ def conflict_insert(target: Any, bind: Any = None) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(target)
 
 
+@functools.lru_cache(maxsize=128)
+def _insert_ignoring(table: Any, dialect: str, conflict: tuple[str, ...] | None) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=list(conflict) if conflict else None)
+        .returning(*table.primary_key.columns)
+    )
+
+
+def insert_ignoring(table: Any, conflict: tuple[str, ...] | None = None) -> Any:
+    """`INSERT ... ON CONFLICT DO NOTHING RETURNING <primary key>` on `table`,
+    one statement object per table and dialect: pass the values when
+    executing it. Rebuilding the statement per call made SQLAlchemy derive
+    its cache key again each time, a cost the size of the statement's own
+    round trip on the webhook path (docs/PERFORMANCE.md)."""
+    return _insert_ignoring(table, db.session.get_bind().dialect.name, conflict)
+
+
 def insert_if_absent(model: Any, conflict: list[str] | None = None, **values: Any) -> bool:
     """Insert one row unless it conflicts (caller commits); True if it was new.
 
     Decided by RETURNING, not rowcount: for ORM-enabled inserts SQLAlchemy
     2.1 reports no rowcount on psycopg, so `rowcount == 1` was always false
-    on PostgreSQL.
+    on PostgreSQL. A Core insert on the table, not an ORM-enabled one: the
+    ORM's bulk path costs more than the statement itself. Column defaults
+    still apply.
     """
-    # A Core insert on the table, not an ORM-enabled one: the ORM's bulk
-    # path and the autoflush it triggers cost more than the statement
-    # itself on the webhook path (docs/PERFORMANCE.md). Column defaults
-    # still apply; pending ORM objects are flushed at commit.
-    table = model.__table__
-    primary_key = list(table.primary_key.columns)
-    statement = (
-        conflict_insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=conflict)
-        .returning(*primary_key)
-    )
-    return db.session.execute(statement).first() is not None
+    statement = insert_ignoring(model.__table__, tuple(conflict) if conflict else None)
+    return db.session.execute(statement, values).first() is not None
