@@ -9,10 +9,14 @@ server its own distinct signed `invoice.paid` deliveries.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 from . import pg, sidebyside
 from .apps import minimal_webhook
-from .results import Outcome
-from .server import BARE_CONFIG, RunContext
+from .results import Outcome, Row
+from .server import BARE_CONFIG, ROOT, RunContext
 
 TARGET = 0.70
 APPS = {
@@ -41,4 +45,34 @@ def run(ctx: RunContext) -> Outcome:
         f"Exactly once: the service answered {answered:,} deliveries in the rounds and stored"
         f" {stored - sidebyside.WARM_UP_REQUESTS * epochs:,} new events (warm-up excluded)."
     )
+    per_event = statements_per_event(ctx.database_url)
+    sql = sum(n for name, n in per_event.items() if name not in ("BEGIN", "COMMIT", "ROLLBACK"))
+    rows.append(
+        Row(
+            "1. Webhook ingest",
+            "SQL statements per event (transactions committed)",
+            "3 (1)",
+            f"{sql:g} ({per_event.get('COMMIT', 0):g})",
+            sql / 3,
+            "-",
+            None,
+        )
+    )
+    details.append(
+        "Per event, counted at the driver (python -m bench.statements): "
+        + ", ".join(f"{name} {n:g}" for name, n in per_event.items())
+        + "."
+    )
     return Outcome(rows, details)
+
+
+def statements_per_event(database_url: str) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.statements", database_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -40,7 +40,7 @@ class Load:
     """What one round sends: `GET path`, or signed webhook deliveries (path None)."""
 
     path: str | None
-    connections: int = 4
+    connections: int = 8  # 2 workers x 4 threads: enough to saturate both
 
 
 @dataclass(frozen=True)
