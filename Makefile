@@ -29,6 +29,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 fmt: install
 	$(BIN)/ruff check --fix .

@@ -18,8 +18,8 @@ from sqlalchemy import or_, update
 
 from service.db import insert_if_absent
 from service.extensions import db
+from service.jobstate.catalogue import LEADER_LEASE
 from service.jobstate.models import Lease
-from service.jobstate.status import LEADER_LEASE
 from service.timeutil import as_utc, utcnow
 
 

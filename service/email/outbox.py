@@ -23,7 +23,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from ..db import insert_if_absent
 from ..extensions import db
 from ..jobstate import counters
-from ..observability.logging import redact
+from ..redaction import error_text
 from ..timeutil import utcnow
 from . import suppression
 from .models import (
@@ -45,9 +45,6 @@ def claim_seconds() -> float:
     timeout is 10 s per operation), short enough that a dead worker's
     messages go out again within a minute."""
     return current_app.config["SETTINGS"].email_claim_seconds
-
-
-MAX_ERROR_LENGTH = 1000
 
 
 def enqueue(
@@ -181,7 +178,7 @@ def record(message: Claimed, outcome: Outcome, worker: str, backend: str) -> boo
     settings = current_app.config["SETTINGS"]
     now = utcnow()
     number = message.attempts + 1
-    error = redact(outcome.error)[:MAX_ERROR_LENGTH] if outcome.error else None
+    error = error_text(outcome.error) if outcome.error else None
     values: dict[str, Any] = {
         "status": _new_status(outcome),
         "attempts": number,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import select, update
 
 from ..extensions import db
@@ -44,3 +46,16 @@ def finish(request_id: int, outcome: str) -> None:
         .values(finished_at=utcnow(), outcome=outcome)
     )
     db.session.commit()
+
+
+def wait_for(request_id: int, wait_seconds: float, poll_seconds: float = 0.5) -> str | None:
+    """The request's outcome once the leader has run it; None if not within the wait."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        req = db.session.get(JobRunRequest, request_id, populate_existing=True)
+        db.session.commit()
+        if req is not None and req.finished_at is not None:
+            return req.outcome
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(poll_seconds)

@@ -13,15 +13,12 @@ from sqlalchemy import select
 from ..extensions import db
 from ..timeutil import as_utc, isoformat, timestamp, utcnow
 from . import counters
+from .catalogue import LEADER_LEASE, job_ttls
 from .models import JobState, Lease
-
-LEADER_LEASE = "scheduler"
 
 
 def expected_jobs() -> dict[str, float]:
-    """Job name -> TTL in force, from the schedule the worker runs."""
-    from jobs.schedule import job_ttls
-
+    """Job name -> TTL in force, from the catalogue the worker schedules."""
     return job_ttls(current_app.config["SETTINGS"])
 
 
