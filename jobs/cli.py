@@ -48,9 +48,9 @@ def run_once(app: Flask, name: str, wait_seconds: float = 60.0, echo: Echo = pri
                 echo(f"{name}: {outcome}")
                 return 0 if outcome == "success" else 1
         req_id = run_requests.request_run(name).id
-        outcome = run_requests.wait_for(req_id, wait_seconds)
-    if outcome is None:
+        by_leader = run_requests.wait_for(req_id, wait_seconds)
+    if by_leader is None:
         echo(f"{name}: requested (id {req_id}); the leader has not finished it yet")
         return 3
-    echo(f"{name}: {outcome} (run by the leader)")
-    return 0 if outcome == "success" else 1
+    echo(f"{name}: {by_leader} (run by the leader)")
+    return 0 if by_leader == "success" else 1

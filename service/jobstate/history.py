@@ -6,16 +6,16 @@ from datetime import datetime
 
 from sqlalchemy import delete
 
-from ..extensions import db
+from ..db import rows_changed
 from .models import JobRun, JobRunRequest
 
 
 def prune_job_history(cutoff: datetime) -> int:
     """Delete runs started, and finished run requests made, before `cutoff` (caller commits)."""
-    runs = db.session.execute(delete(JobRun).where(JobRun.started_at < cutoff)).rowcount
-    requests = db.session.execute(
+    runs = rows_changed(delete(JobRun).where(JobRun.started_at < cutoff))
+    requests = rows_changed(
         delete(JobRunRequest).where(
             JobRunRequest.finished_at.is_not(None), JobRunRequest.requested_at < cutoff
         )
-    ).rowcount
+    )
     return runs + requests

@@ -44,7 +44,7 @@ def error_message(exc: BaseException) -> str:
 
 def _state(job: str) -> JobState:
     insert_if_absent(JobState, name=job, consecutive_failures=0)
-    return db.session.get(JobState, job, populate_existing=True)
+    return db.session.get_one(JobState, job, populate_existing=True)
 
 
 def heartbeat(ctx: RunContext, now: datetime | None = None) -> None:

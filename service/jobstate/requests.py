@@ -6,6 +6,7 @@ import time
 
 from sqlalchemy import select, update
 
+from ..db import rows_changed
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import JobRunRequest
@@ -28,15 +29,16 @@ def claim_pending(holder: str, limit: int = 10) -> list[JobRunRequest]:
     ).all()
     claimed = []
     for request_id in pending:
-        result = db.session.execute(
+        taken = rows_changed(
             update(JobRunRequest)
             .where(JobRunRequest.id == request_id, JobRunRequest.claimed_at.is_(None))
             .values(claimed_at=utcnow(), claimed_by=holder)
         )
-        if result.rowcount == 1:
+        if taken == 1:
             claimed.append(request_id)
     db.session.commit()
-    return [db.session.get(JobRunRequest, request_id) for request_id in claimed]
+    rows = (db.session.get(JobRunRequest, request_id) for request_id in claimed)
+    return [row for row in rows if row is not None]
 
 
 def finish(request_id: int, outcome: str) -> None:

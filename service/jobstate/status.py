@@ -56,7 +56,9 @@ def job_statuses() -> list[dict[str, Any]]:
 
 def leader() -> dict[str, Any] | None:
     lease = db.session.get(Lease, LEADER_LEASE)
-    if lease is None or lease.holder is None or as_utc(lease.expires_at) <= utcnow():
+    if lease is None or lease.holder is None or lease.expires_at is None:
+        return None
+    if as_utc(lease.expires_at) <= utcnow():
         return None
     return {
         "host": lease.host,

@@ -94,7 +94,7 @@ def metrics_endpoint() -> Response:
     # multiprocess files.
     for primer in registry(current_app).primers:
         primer()
-    body = generate_latest(_scrape())  # type: ignore[arg-type]
+    body = generate_latest(_scrape())
     return Response(body, content_type=CONTENT_TYPE_LATEST)
 
 

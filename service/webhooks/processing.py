@@ -121,8 +121,8 @@ def _claim(event: StripeEvent, digest: str, status: str) -> bool:
     statement = _insert().values(**_row_values(event, digest, status, utcnow()))
     # RETURNING, not rowcount: SQLAlchemy only promises rowcount for UPDATE
     # and DELETE (with psycopg an INSERT reports -1).
-    statement = statement.on_conflict_do_nothing(index_elements=["id"]).returning(WebhookEvent.id)
-    return db.session.execute(statement).first() is not None
+    returning = statement.on_conflict_do_nothing(index_elements=["id"]).returning(WebhookEvent.id)
+    return db.session.execute(returning).first() is not None
 
 
 def _take_over_failed(event: StripeEvent, digest: str, status: str) -> bool:

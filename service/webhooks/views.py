@@ -74,7 +74,7 @@ def reprocess_webhook_event(event_id: str) -> Response:
     outcome = reprocess(event_id)
     if outcome is None:
         raise _unknown(event_id)
-    row = db.session.get(WebhookEvent, event_id, populate_existing=True)
+    row = db.session.get_one(WebhookEvent, event_id, populate_existing=True)
     return jsonify({"result": outcome.result, "event": listing.summary(row)})
 
 
