@@ -17,12 +17,13 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app
 from sqlalchemy import DateTime, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 
 from .config import Settings
@@ -228,3 +229,10 @@ def insert_if_absent(model: Any, conflict: list[str] | None = None, **values: An
     """
     statement = insert_ignoring(model.__table__, tuple(conflict) if conflict else None)
     return db.session.execute(statement, values).first() is not None
+
+
+def rows_changed(statement: Executable) -> int:
+    """Run an UPDATE or DELETE in the current session (caller commits); the
+    number of rows it matched. SQLAlchemy promises rowcount for these only."""
+    result = db.session.execute(statement)
+    return cast("CursorResult[Any]", result).rowcount

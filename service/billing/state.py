@@ -26,6 +26,7 @@ from .fields import dig, stripe_id, timestamp
 from .models import ChargeRefund, Customer, Invoice, Subscription
 
 M = TypeVar("M")
+Ranked = TypeVar("Ranked", Subscription, Invoice)
 SUBSCRIPTION_RANK = {"incomplete": 0, "canceled": 2, "incomplete_expired": 2}  # others 1
 INVOICE_RANK = {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3}
 
@@ -80,15 +81,15 @@ def _ranked_statement(table: Any, dialect: str, columns: tuple[str, ...]) -> Any
 
 
 def _ranked_upsert(
-    model: type[M], key: str, version: tuple[int, int], values: dict[str, Any]
-) -> tuple[M, bool]:
+    model: type[Ranked], key: str, version: tuple[int, int], values: dict[str, Any]
+) -> tuple[Ranked, bool]:
     """Write `values` unless the stored row has a newer version (event time,
     status rank): events arrive out of order. One statement, the conflicting
     row locked by it, instead of a locked read and an ORM flush (a third of
     a webhook's CPU, docs/PERFORMANCE.md). Returns the row as it now stands
     (a snapshot, not in the session, when this version was written) and
     whether this version was written."""
-    table = model.__table__  # type: ignore[attr-defined]
+    table = model.__table__
     row = {"id": key, **values, "event_created": version[0], "status_rank": version[1]}
     row["updated_at"] = utcnow()
     # Built once per table and dialect; the values travel as parameters.
