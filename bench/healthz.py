@@ -24,7 +24,7 @@ NAMES = {"candidate": "wsgi:app", "baseline": "bare Flask", "control": "bare Fla
 
 
 def run(ctx: RunContext) -> Outcome:
-    epochs, rounds, seconds = (1, 1, 1.0) if ctx.quick else (3, 4, 2.0)
+    epochs, rounds, seconds = (1, 1, 1.0) if ctx.quick else (2, 4, 2.0)
     load = sidebyside.Load("/healthz")
     result = sidebyside.compare("healthz", APPS, load, ctx, epochs, rounds, seconds)
     rows = result.rows(

@@ -25,7 +25,7 @@ from .server import ROOT, RunContext, base_env, free_port, procfile_argv, rss_ki
 
 TARGET = 1.10
 SENDERS = 4
-EMAIL_WAIT_SECONDS = 90
+EMAIL_WAIT_SECONDS = 60
 
 
 @contextlib.contextmanager
