@@ -125,13 +125,15 @@ def test_database_families_are_left_out_when_database_is_down(make_app):
 def test_metrics_answer_within_seconds_when_database_hangs(make_app):
     import time
 
+    from service.observability.collector import SCRAPE_DB_TIMEOUT_SECONDS
     from tests.helpers import silent_server
 
     with silent_server() as port:
         client = make_app(DATABASE_URL=f"postgresql://root@127.0.0.1:{port}/hang").test_client()
         started = time.monotonic()
         response = client.get("/metrics")
-        assert time.monotonic() - started < 4
+        # Twice the scrape's own database bound, for a loaded machine.
+        assert time.monotonic() - started < 2 * SCRAPE_DB_TIMEOUT_SECONDS
     assert response.status_code == 200
     text = response.get_data(as_text=True)
     assert sample_value(text, "metrics_database_up") == 0
