@@ -49,20 +49,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def settings_or_fail() -> Settings:
+    """The settings `make run` started with, read from the same environment."""
+    if (os.environ.get("APP_ENV") or "").strip().lower() == "production":
+        raise DemoFailed("APP_ENV=production: the demo posts made-up events; use development.")
     try:
-        settings = load_settings()
+        return load_settings()
     except ConfigError as exc:
         raise DemoFailed(f"the configuration is invalid: {exc}") from None
-    if settings.is_production:
-        raise DemoFailed("APP_ENV=production: the demo posts made-up events; use development.")
-    return settings
 
 
 def secret_or_fail() -> str:
     secret = devenv.webhook_secret(os.environ)
     if secret is None:
         raise DemoFailed(
-            f"no webhook secret: start `make run` first (it creates {devenv.SECRET_FILE}), "
+            "no webhook secret: start `make run` first (it creates var/dev-webhook-secret), "
             "or set the same STRIPE_WEBHOOK_SECRET in both terminals."
         )
     return secret
