@@ -61,7 +61,11 @@ def user_env(checkout: Path, port: int, **settings: str) -> dict[str, str]:
     # PYTHONPATH: the virtualenv's editable install points at this repository;
     # the copy's own code must win (gunicorn.conf.py imports the service
     # before Gunicorn puts its working directory on sys.path).
-    return process_env(PORT=str(port), PYTHONPATH=str(checkout), **settings)
+    env = process_env(PORT=str(port), PYTHONPATH=str(checkout), **settings)
+    # A user's shell, not a make recipe: `make test`'s own flags stay out.
+    for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"):
+        env.pop(name, None)
+    return env
 
 
 def _marked(marker: str) -> list[int]:
