@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 
 import requests
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.config import ConfigError, Settings, load_settings
 from service.webhooks.handlers import HANDLERS
@@ -101,10 +102,20 @@ def refusal_hint(answers: list[Answer]) -> str:
     return "see the `make run` terminal for the web process's log lines about these events."
 
 
+def read_outbox(settings: Settings, event_ids: list[str]) -> list[dict]:
+    try:
+        return outbox.messages(settings.database_url, event_ids)
+    except SQLAlchemyError as exc:
+        raise DemoFailed(
+            f"cannot read the outbox ({type(exc).__name__}): give this terminal the same "
+            "DATABASE_URL as `make run`'s."
+        ) from None
+
+
 def wait_for_worker(settings: Settings, event_ids: list[str], seconds: float) -> list[dict]:
     deadline = time.monotonic() + seconds
     while True:
-        rows = outbox.messages(settings.database_url, event_ids)
+        rows = read_outbox(settings, event_ids)
         if rows and all(row["status"] in FINISHED for row in rows):
             return rows
         if time.monotonic() >= deadline:
@@ -136,7 +147,10 @@ def run(args: argparse.Namespace) -> int:
 
 def check_emails(rows: list[dict], waited: float) -> int:
     if not rows:
-        raise DemoFailed("the events queued no email: see the `make run` terminal's log.")
+        raise DemoFailed(
+            "no email for these events in this terminal's database: give it the same "
+            "DATABASE_URL as `make run`'s, or see the web process's log lines in that terminal."
+        )
     waiting = [r for r in rows if r["status"] not in FINISHED]
     if any(r["status"] == "queued" for r in waiting):
         raise DemoFailed(

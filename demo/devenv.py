@@ -60,10 +60,17 @@ def ensure_secret(path: Path = SECRET_FILE) -> tuple[str, bool]:
             handle.write(secret + "\n")
         os.link(tmp, path)
     except FileExistsError:
-        return read_secret(path) or secret, False
+        return _written_by_another(path), False
     finally:
         os.unlink(tmp)
     return secret, True
+
+
+def _written_by_another(path: Path) -> str:
+    secret = read_secret(path)
+    if secret is None:
+        raise SystemExit(f"{path} appeared and vanished while being created: run again.")
+    return secret
 
 
 def webhook_secret(env: Mapping[str, str], path: Path = SECRET_FILE) -> str | None:
