@@ -44,9 +44,9 @@ def _describe(session: Session, row: EmailMessage) -> dict[str, Any]:
     attempt = _last_attempt(session, row.id)
     try:
         content = render(row.template, row.context)
-        subject, gist = content.subject, _gist(content.text)
+        subject, body = content.subject, _body(content.text)
     except Exception as exc:  # the worker will say the same when it tries
-        subject, gist = f"(does not render: {type(exc).__name__})", ""
+        subject, body = f"(does not render: {type(exc).__name__})", []
     return {
         "event_id": row.idempotency_key.partition(":")[0],
         "template": row.template,
@@ -56,13 +56,15 @@ def _describe(session: Session, row: EmailMessage) -> dict[str, Any]:
         "error": row.last_error,
         "backend": attempt.backend if attempt else None,
         "subject": subject,
-        "gist": gist,
+        "body": body,
     }
 
 
-def _gist(text: str) -> str:
-    """The sentence that says what the email is about: the first line after
-    the greeting."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    body = [line for line in lines if not line.startswith("Hi ")]
-    return body[0] if body else ""
+def _body(text: str) -> list[str]:
+    """What the email says: its text without the greeting, the blank lines and
+    the footer (after the `--` line). Printed by the report because a log
+    line is no place to read an email: with one record per line (JSON, or
+    text logs that escape line breaks) the console backend's copy is one
+    long line."""
+    lines = [line.rstrip() for line in text.split("\n--\n")[0].splitlines()]
+    return [line for line in lines if line.strip() and not line.startswith("Hi ")]

@@ -39,9 +39,9 @@ def emails(rows: list[dict[str, Any]], items: Sequence[AnswerLike]) -> None:
         status = row["status"] + (f" after {tries} attempts" if tries > 1 else "")
         print(f"  {row['template']:<22} to {row['recipient']}   [{status}]")
         print(f"      subject: {row['subject']}")
-        if row["gist"]:
-            print(f"      says:    {row['gist']}")
-        print(f"      from:    {cause.get(row['event_id'], row['event_id'])}")
+        for line in row["body"]:
+            print(f"      | {line}")
+        print(f"      event:   {cause.get(row['event_id'], row['event_id'])}")
         if row["error"]:
             print(f"      error:   {row['error']}")
     backends = sorted({row["backend"] for row in rows if row["backend"]})

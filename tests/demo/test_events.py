@@ -40,7 +40,9 @@ def test_the_story_is_processed_and_queues_the_five_emails(make_app, migrated):
         assert row["recipient"] == events.CUSTOMER_EMAIL
         assert row["status"] == "queued" and row["backend"] is None  # no worker here
         assert row["subject"] and "does not render" not in row["subject"]
-        assert row["gist"] and not row["gist"].startswith("Hi ")
+        assert row["body"] and not any(line.startswith(("Hi ", "--")) for line in row["body"])
+    receipt = next(r for r in rows if r["template"] == "receipt")
+    assert any("Thank you for your payment of $20.00" in line for line in receipt["body"])
 
 
 def test_a_second_run_is_new_events_not_duplicates():

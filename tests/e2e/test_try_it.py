@@ -155,6 +155,7 @@ def test_make_run_then_make_demo(checkout, tmp_path):
         assert {(to, status) for _, to, status in emails} == {(CUSTOMER_EMAIL, "skipped")}
         subjects = re.findall(r"^      subject: (.+)$", report, re.M)
         assert len(subjects) == len(TEMPLATES)
+        assert "      | Thank you for your payment of $20.00" in report  # what the emails say
         assert "printed by the worker in the `make run` terminal" in report
         assert f"curl {run.base}/readyz" in report and "(now: ok)" in report
         assert f"{run.base}/v1/admin/webhook-events" in report
@@ -169,8 +170,8 @@ def test_make_run_then_make_demo(checkout, tmp_path):
         assert f"web        http://localhost:{run.port}" in out
         assert "var/dev-webhook-secret (created now)" in out
         console = r"^.* worker\.1 +\| .*\(console backend, not sent\) to \S+: "
-        for subject in subjects:
-            assert re.search(console + re.escape(subject) + "$", out, re.M), subject
+        for subject in subjects:  # followed by the text, on the next lines or escaped
+            assert re.search(console + re.escape(subject) + r"($|\\n)", out, re.M), subject
 
     secret = (checkout / "var" / "dev-webhook-secret").read_text().strip()
     assert secret.startswith("whsec_") and secret not in out  # used, never printed
