@@ -14,7 +14,6 @@ import argparse
 import os
 import sys
 import time
-from dataclasses import dataclass
 
 import requests
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,6 +22,7 @@ from service.config import ConfigError, Settings, load_settings
 from service.webhooks.handlers import HANDLERS
 
 from . import devenv, events, outbox, report
+from .report import Answer
 
 WEBHOOK_PATH = "/v1/webhooks/stripe"
 FINISHED = ("delivered", "skipped", "dead")  # what the worker leaves behind
@@ -30,14 +30,6 @@ FINISHED = ("delivered", "skipped", "dead")  # what the worker leaves behind
 
 class DemoFailed(Exception):
     """A step failed; the message says what to do about it."""
-
-
-@dataclass(frozen=True)
-class Answer:
-    event_type: str
-    event_id: str
-    status: int
-    result: str  # `processed`, …, or the error code of a refusal
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 import requests
 
@@ -17,21 +18,24 @@ WHERE = {
 }
 
 
-class AnswerLike(Protocol):
+@dataclass(frozen=True)
+class Answer:
+    """The web process's answer to one posted event."""
+
     event_type: str
     event_id: str
     status: int
-    result: str
+    result: str  # `processed`, …, or the error code of a refusal
 
 
-def answers(items: Sequence[AnswerLike], base: str) -> None:
+def answers(items: Sequence[Answer], base: str) -> None:
     print(f"\nStripe events, signed and posted to {base}/v1/webhooks/stripe:")
     width = max(len(a.event_type) for a in items)
     for a in items:
         print(f"  {a.event_type:<{width}}  {a.status} {a.result:<10}  {a.event_id}")
 
 
-def emails(rows: list[dict[str, Any]], items: Sequence[AnswerLike]) -> None:
+def emails(rows: list[dict[str, Any]], items: Sequence[Answer]) -> None:
     cause = {a.event_id: a.event_type for a in items}
     print(f"\nEmails the worker produced ({len(rows)}):")
     for row in rows:
