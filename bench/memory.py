@@ -18,10 +18,12 @@ import sys
 import time
 from collections.abc import Iterator
 
+from devkit.processes import free_port, procfile_argv, rss_kib
+
 from . import loadgen, pg
 from .events import deliveries
 from .results import Outcome, Row
-from .server import ROOT, RunContext, base_env, free_port, procfile_argv, rss_kib, serving
+from .server import ROOT, RunContext, base_env, serving
 
 TARGET = 1.10
 SENDERS = 4

@@ -21,9 +21,11 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from devkit.processes import cpu_seconds
+
 from . import loadgen, stats
 from .results import Row
-from .server import RunContext, Server, cpu_seconds
+from .server import RunContext, Server
 
 NAMES = ("candidate", "baseline", "control")
 WARM_UP_REQUESTS = 30
