@@ -53,5 +53,14 @@ def run(ctx: RunContext) -> Outcome:
             "1.00 up to noise",
             None,
         ),
+        Row(
+            label,
+            "worker CPU per request, ours / exporter (cross-check; < 1.00: ours is cheaper)",
+            "-",
+            "-",
+            result.cpu_ratio(),
+            "-",
+            None,
+        ),
     ]
     return Outcome(rows, result.details(NAMES))

@@ -38,7 +38,8 @@ def test_quick_mode_runs_every_benchmark(tmp_path):
     text = report.read_text()
     for bench in BENCHES:
         assert f"### {bench.title}" in text
-    rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+    results = text.split("## Results", 1)[1].split("## Method", 1)[0]
+    rows = [line for line in results.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(rows) > len(BENCHES)
     assert all(line.count("|") == 8 for line in rows)
     assert "A/A control" in text
