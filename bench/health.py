@@ -47,7 +47,7 @@ def run(ctx: RunContext) -> Outcome:
     peak_seconds, idle_seconds, load_seconds = (1.0, 1.0, 2.0) if ctx.quick else (3.0, 3.0, 15.0)
     with serving("health", "wsgi:app", ctx, 2) as web:
         loadgen.post_deliveries(web.base, 30)  # warm-up
-        peak = loadgen.webhook_round(ctx.wrk, [web.base], peak_seconds, 4, ctx.workdir / "peak")
+        peak = loadgen.webhook_round(ctx.wrk, [web.base], peak_seconds, 8, ctx.workdir / "peak")
         idle = loadgen.probe_only(_probes(web.base), idle_seconds)
         _check(idle, "on the idle server")
         rate = max(1.0, peak[0].rps / 2)
@@ -92,7 +92,7 @@ def summarize(peak: float, rate: float, achieved: float, idle: list, loaded: lis
         ),
     ]
     details = [
-        f"Peak (wrk alone, 4 connections): {peak:,.0f} events/s; load: {rate:,.0f} events/s"
+        f"Peak (wrk alone, 8 connections): {peak:,.0f} events/s; load: {rate:,.0f} events/s"
         f" scheduled, {achieved:,.0f} events/s sent.",
         *(
             f"{name}: {len(lat)} probes, p50 {statistics.median(lat):.1f} ms,"
