@@ -46,9 +46,12 @@ throughput swung 2-3x between neighbouring seconds.
    control) and `/metrics` every 100 ms, each on a fresh connection as
    kubelet and Prometheus do. p99 over the whole load; the idle server's p99
    is the reference.
-4. **Full request path.** `GET /healthz` on the service (access log,
+4. **Full request path.** `GET /healthz` on the service (JSON access log,
    request id, metrics middleware, error handlers) vs a Flask app with one
-   view (`bench/apps/bare_flask.py`).
+   view (`bench/apps/bare_flask.py`) under the same Gunicorn settings,
+   which include an access log on stderr: Gunicorn's own text line
+   (`bench/apps/gunicorn_logged.py`). A fourth server, bare Flask with no
+   access log at all, is the reference for the whole cost of logging.
 5. **Peer.** Our `RequestMetrics` WSGI middleware vs prometheus-flask-exporter
    configured for the same families (latency histogram by method, route
    template and status with our buckets, plus its request and exception

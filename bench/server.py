@@ -27,6 +27,7 @@ from .events import SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 BARE_CONFIG = "bench/apps/gunicorn_bare.py"
+LOGGED_CONFIG = "bench/apps/gunicorn_logged.py"
 # Throwaway tokens for loopback-only servers that live for one run.
 METRICS_TOKEN = "bench-metrics-token-3c9e1a7f0b2d4e6a8c1f"  # noqa: S105
 ADMIN_TOKEN = "bench-admin-token-b04d27e9c3a5f1d8b6e2a4c7"  # noqa: S105

@@ -27,7 +27,7 @@ from . import loadgen, stats
 from .results import Row
 from .server import RunContext, Server
 
-NAMES = ("candidate", "baseline", "control")
+NAMES = ("candidate", "baseline", "control")  # every comparison has these; more may follow
 WARM_UP_REQUESTS = 30
 
 
@@ -64,6 +64,12 @@ class Comparison:
 
     def ratio(self, name: str = "candidate") -> float:
         return stats.median(self.ratios(name, lambda r: r.throughput.rps))
+
+    def ratio_to(self, name: str, reference: str) -> float:
+        """Median over rounds of name's req/s / reference's req/s."""
+        return stats.median(
+            [stats.ratio(r[name].throughput.rps, r[reference].throughput.rps) for r in self.rounds]
+        )
 
     def cpu_ratio(self) -> float:
         return stats.median(self.ratios("candidate", lambda r: r.cpu_us_per_request))
@@ -108,7 +114,7 @@ class Comparison:
             f"A/B per round: interquartile range {low:.3f} - {high:.3f};"
             f" A/A control {self.ratio('control'):.3f}.",
         ]
-        for name in NAMES:
+        for name in names:
             lines.append(
                 f"Rounds, {name} ({names[name]}): req/s "
                 + ", ".join(f"{r[name].throughput.rps:,.0f}" for r in self.rounds)
@@ -158,14 +164,14 @@ def fleet(
 ) -> Iterator[dict[str, Server]]:
     with contextlib.ExitStack() as stack:
         servers = {}
-        for name in stats.rotation(list(NAMES), epoch):
+        for name in stats.rotation(list(apps), epoch):
             app = apps[name]
             server = Server(f"{tag}-{name}-{epoch}", app.spec, run, workers, app.config)
             stack.callback(server.stop)
             servers[name] = server
         for server in servers.values():
             server.wait_ready()
-        yield {name: servers[name] for name in NAMES}
+        yield {name: servers[name] for name in apps}
 
 
 def compare(
