@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from flask import Flask
 
-from . import errors
+from . import errors, security
 from .config import PROJECT_ROOT, ConfigError, Settings, load_settings
 from .db import engine_options, init_engine
 from .extensions import db, migrate
@@ -72,6 +72,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     _configure(app, settings)
     http_metrics.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     _init_database(app)
     _register_blueprints(app)
     return app

@@ -1,12 +1,9 @@
-"""Blueprint `admin`: every route requires ADMIN_TOKEN (SPEC.md rules)."""
+"""Blueprint `admin`: every route requires ADMIN_TOKEN (SPEC.md rules).
+
+The token is checked app-wide before routing (service/auth.py
+`guard_protected_paths`), so unknown admin paths answer 401 too.
+"""
 
 from flask import Blueprint
 
-from ..auth import check_token
-
 admin = Blueprint("admin", __name__, url_prefix="/v1/admin")
-
-
-@admin.before_request
-def _require_admin_token() -> None:
-    check_token("ADMIN_TOKEN", "admin")

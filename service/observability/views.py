@@ -15,7 +15,6 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import text
 
-from ..auth import token_required
 from ..db import DatabaseTimeout, run_bounded
 from ..extensions import db
 from .collector import DatabaseCollector
@@ -99,8 +98,9 @@ def add_primer(app: Flask, primer: Callable[[], None]) -> None:
     app.extensions.setdefault("metric_primers", []).append(primer)
 
 
+# METRICS_TOKEN is checked app-wide before routing (service/auth.py), so
+# OPTIONS and HEAD need the token too.
 @metrics.get("/metrics")
-@token_required("METRICS_TOKEN", "metrics")
 def metrics_endpoint() -> Response:
     for primer in current_app.extensions.get("metric_primers", ()):
         primer()

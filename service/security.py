@@ -1,0 +1,90 @@
+"""Request-wide defences (docs/SECURITY.md): body size limit, security
+headers, and the token guard in front of /metrics and the admin API.
+
+Headers are added by a small WSGI wrapper rather than an after_request hook:
+it also covers responses produced by error handlers and costs one closure
+per request.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from . import auth
+from .errors import ApiError, error_response
+
+MAX_CONTENT_LENGTH = 1024 * 1024  # 1 MiB; the Stripe webhook keeps its own 256 KiB
+# Paths that enforce a smaller limit themselves and count what they refuse.
+OWN_LIMIT_PREFIXES = ("/v1/webhooks/",)
+NO_STORE_PREFIXES = (auth.ADMIN_PREFIX, auth.METRICS_PATH, "/console")
+
+
+def _too_large() -> ApiError:
+    return ApiError(
+        413, "payload_too_large", f"The request body exceeds {MAX_CONTENT_LENGTH} bytes."
+    )
+
+
+class SecurityHeaders:
+    """`X-Content-Type-Options: nosniff` everywhere; `Cache-Control: no-store`
+    on responses that may hold customer data or tokens' results."""
+
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        no_store = environ.get("PATH_INFO", "").startswith(NO_STORE_PREFIXES)
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            headers.append(("X-Content-Type-Options", "nosniff"))
+            if no_store:
+                headers[:] = [h for h in headers if h[0].lower() != "cache-control"]
+                headers.append(("Cache-Control", "no-store"))
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start)
+
+
+def refuse_oversized() -> None:
+    """Refuse a body over the limit before any view reads it (a view that
+    never reads its body would otherwise accept 10 MB silently)."""
+    if request.path.startswith(OWN_LIMIT_PREFIXES):
+        return
+    length = request.content_length
+    if length is not None:
+        if length > MAX_CONTENT_LENGTH:
+            raise _too_large()
+    elif "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        _buffer_chunked_body(request.environ)
+
+
+def _buffer_chunked_body(environ: dict[str, Any]) -> None:
+    """A chunked body declares no length, and Werkzeug's limit silently
+    truncates it at MAX_CONTENT_LENGTH (a view would then parse half a body).
+    Read up to one byte past the limit ourselves: refuse, or hand the view
+    the whole body with its length."""
+    body = environ["wsgi.input"].read(MAX_CONTENT_LENGTH + 1)
+    if len(body) > MAX_CONTENT_LENGTH:
+        raise _too_large()
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    request.__dict__.pop("stream", None)  # in case anything looked already
+
+
+def _handle_too_large(_exc: RequestEntityTooLarge) -> Response:
+    error = _too_large()
+    return error_response(error.status, error.code, error.message)
+
+
+def init_app(app: Flask) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH  # streamed bodies too
+    auth.init_app(app)  # first: an unauthenticated caller learns nothing else
+    app.before_request(refuse_oversized)
+    app.register_error_handler(RequestEntityTooLarge, _handle_too_large)
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]
