@@ -36,11 +36,15 @@ class DatabaseTimeout(Exception):
 
 
 def engine_options(settings: Settings) -> dict[str, Any]:
+    # hide_parameters: a database error's message carries no bound values
+    # (recipient addresses, names, payloads) into logs and tracebacks.
     if settings.database_url.startswith("sqlite"):
         return {
-            "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False}
+            "hide_parameters": True,
+            "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         }
     return {
+        "hide_parameters": True,
         "pool_pre_ping": True,
         "pool_size": 5,
         "max_overflow": 5,

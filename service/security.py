@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
 
 from . import auth
 from .errors import ApiError, error_response
@@ -22,6 +23,17 @@ MAX_CONTENT_LENGTH = 1024 * 1024  # 1 MiB; the Stripe webhook keeps its own 256 
 # Paths that enforce a smaller limit themselves and count what they refuse.
 OWN_LIMIT_PREFIXES = ("/v1/webhooks/",)
 NO_STORE_PREFIXES = (auth.ADMIN_PREFIX, auth.METRICS_PATH, "/console")
+MAX_ID = 2**63 - 1  # BIGINT: a larger id would be a database error, not a miss
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:...>` everywhere: an id past BIGINT is a clear 400, not a 500."""
+
+    def to_python(self, value: str) -> int:
+        number = int(super().to_python(value))
+        if number > MAX_ID:
+            raise BadRequest(f"{value[:30]} is not a valid id (at most {MAX_ID}).")
+        return number
 
 
 def _too_large() -> ApiError:
@@ -77,6 +89,13 @@ def _buffer_chunked_body(environ: dict[str, Any]) -> None:
     request.__dict__.pop("stream", None)  # in case anything looked already
 
 
+def refuse_nul_bytes() -> None:
+    """A NUL byte is never data in a URL; PostgreSQL refuses it in text, so
+    it would otherwise surface as a database error (500)."""
+    if "\x00" in request.path or "%00" in request.environ.get("QUERY_STRING", ""):
+        raise ApiError(400, "invalid_input", "NUL bytes are not allowed in URLs.")
+
+
 def _handle_too_large(_exc: RequestEntityTooLarge) -> Response:
     error = _too_large()
     return error_response(error.status, error.code, error.message)
@@ -84,7 +103,10 @@ def _handle_too_large(_exc: RequestEntityTooLarge) -> Response:
 
 def init_app(app: Flask) -> None:
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH  # streamed bodies too
+    # Before any blueprint: a rule binds its converter class when it is added.
+    app.url_map.converters["int"] = BoundedIntConverter
     auth.init_app(app)  # first: an unauthenticated caller learns nothing else
     app.before_request(refuse_oversized)
+    app.before_request(refuse_nul_bytes)
     app.register_error_handler(RequestEntityTooLarge, _handle_too_large)
     app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]

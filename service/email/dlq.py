@@ -63,11 +63,16 @@ def encode_cursor(message_id: int) -> str:
     return base64.urlsafe_b64encode(f"id:{message_id}".encode()).decode().rstrip("=")
 
 
+MAX_CURSOR_LENGTH = 64  # ours are ~30 characters; refuse a huge one unread
+
+
 def decode_cursor(cursor: str) -> int:
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = raw.partition(":")
-        if prefix == "id":
+        if prefix == "id" and value.isdigit() and 0 < int(value) < 2**63:
             return int(value)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
@@ -151,7 +156,9 @@ def detail(message: Message) -> dict[str, Any]:
 
 def csv_rows(messages: Iterator[Message]) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    # Every field quoted: a semicolon-separated import cannot split a cell
+    # into a new one that starts with a formula.
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
 
     def flush() -> str:
         text = buffer.getvalue()
@@ -167,10 +174,16 @@ def csv_rows(messages: Iterator[Message]) -> Iterator[str]:
     yield flush()
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_safe(value: Any) -> Any:
-    # A cell starting with = + - @ is a formula to a spreadsheet; an error
-    # message or address is data (OWASP "CSV injection").
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    # A cell starting with = + - @ (also after leading blanks, which some
+    # spreadsheets skip) is a formula; an error message or address is data
+    # (OWASP "CSV injection"). The quote makes it text.
+    if isinstance(value, str) and (
+        value[:1] in FORMULA_STARTS or value.lstrip(" \t\r\n")[:1] in FORMULA_STARTS
+    ):
         return "'" + value
     return "" if value is None else value
 

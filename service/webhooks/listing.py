@@ -23,12 +23,19 @@ def encode_cursor(row: WebhookEvent) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+MAX_CURSOR_LENGTH = 1024  # a timestamp and an event id; bounds json.loads' work
+
+
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         stamp, event_id = json.loads(raw)
-        return as_utc(datetime.fromisoformat(stamp)), str(event_id)  # type: ignore[return-value]
-    except (ValueError, TypeError, binascii.Error):
+        if not isinstance(stamp, str) or not isinstance(event_id, str) or "\x00" in event_id:
+            raise ValueError("not a cursor")
+        return as_utc(datetime.fromisoformat(stamp)), event_id  # type: ignore[return-value]
+    except (ValueError, TypeError, binascii.Error, RecursionError):
         raise ApiError(400, "invalid_cursor", "The cursor is not one this API gave out.") from None
 
 

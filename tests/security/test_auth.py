@@ -7,8 +7,6 @@ import logging
 import pytest
 from flask import Flask
 
-from service.auth import caller_role
-
 from .tokens import ADMIN, METRICS, PROD, READONLY, bearer
 
 REMOTE = {"REMOTE_ADDR": "203.0.113.9"}
@@ -99,6 +97,8 @@ def test_readonly_alone_in_production(make_app):
 
 
 def test_caller_role(make_app):
+    from service.auth import caller_role
+
     app: Flask = make_app(ADMIN_TOKEN=ADMIN, ADMIN_READONLY_TOKEN=READONLY)
     roles = []
 
