@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from flask import Flask
 
-from . import errors, security
+from . import errors, openapi, security
 from .config import PROJECT_ROOT, ConfigError, Settings, load_settings
 from .db import engine_options, init_engine
 from .extensions import db, migrate
@@ -50,6 +50,7 @@ def _register_blueprints(app: Flask) -> None:
     email.init_app(app)
     circuits.init_app(app)
     init_webhooks(app)
+    openapi.init_app(app)
     app.register_blueprint(webhooks)
     app.register_blueprint(admin)
 
