@@ -9,7 +9,7 @@ from flask import Flask
 
 from . import errors, openapi, security
 from .config import PROJECT_ROOT, ConfigError, Settings, load_settings
-from .db import engine_options, init_engine
+from .db import engine_options, init_engine, set_request_threads
 from .extensions import db, migrate
 from .observability import metrics as http_metrics
 from .observability import views as observability_views
@@ -27,6 +27,7 @@ def _configure(app: Flask, settings: Settings) -> None:
         TESTING=settings.app_env == "test",
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    set_request_threads(settings.web_threads)  # gthread: requests run side by side
 
 
 def _init_database(app: Flask) -> None:

@@ -28,7 +28,17 @@ T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT_SECONDS = 5.0
 # At most this many threads per process may be stuck on a hung database at
 # once; past that, bounded calls fail at once instead of piling up threads.
-_STALLED_CALL_SLOTS = threading.BoundedSemaphore(4)
+# Per request thread: under gthread (WEB_THREADS) several requests of one
+# process make bounded calls at the same time, and a fixed 4 would refuse
+# healthy concurrent calls (set_request_threads).
+STALLED_CALLS_PER_THREAD = 4
+_STALLED_CALL_SLOTS = threading.BoundedSemaphore(STALLED_CALLS_PER_THREAD)
+
+
+def set_request_threads(threads: int) -> None:
+    """Size the stalled-call bound for `threads` concurrent requests."""
+    global _STALLED_CALL_SLOTS
+    _STALLED_CALL_SLOTS = threading.BoundedSemaphore(STALLED_CALLS_PER_THREAD * max(threads, 1))
 
 
 class DatabaseTimeout(Exception):
@@ -93,7 +103,8 @@ def run_bounded(fn: Callable[[], T], timeout: float, app: Flask | None = None) -
     walking away from the thread. The thread ends when the driver gives up.
     """
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    if not _STALLED_CALL_SLOTS.acquire(blocking=False):
+    slots = _STALLED_CALL_SLOTS  # the one released below, even if resized meanwhile
+    if not slots.acquire(blocking=False):
         raise DatabaseTimeout("earlier database calls are still stalled")
     box: dict[str, Any] = {}
     done = threading.Event()
@@ -105,7 +116,7 @@ def run_bounded(fn: Callable[[], T], timeout: float, app: Flask | None = None) -
         except BaseException as exc:  # handed to the caller below
             box["error"] = exc
         finally:
-            _STALLED_CALL_SLOTS.release()
+            slots.release()
             done.set()
 
     threading.Thread(target=target, name="bounded-db-call", daemon=True).start()
