@@ -9,11 +9,12 @@ per request.
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestTimeout
 from werkzeug.routing import IntegerConverter
 
 from . import auth
@@ -23,6 +24,9 @@ MAX_CONTENT_LENGTH = 1024 * 1024  # 1 MiB; the Stripe webhook keeps its own 256 
 # Paths that enforce a smaller limit themselves and count what they refuse.
 OWN_LIMIT_PREFIXES = ("/v1/webhooks/",)
 NO_STORE_PREFIXES = (auth.ADMIN_PREFIX, auth.METRICS_PATH, "/console")
+# A request body must arrive within this many seconds in all (1 MiB at
+# ~1 Mbit/s): a client trickling its body holds a Gunicorn thread no longer.
+BODY_DEADLINE_SECONDS = 10.0
 MAX_ID = 2**63 - 1  # BIGINT: a larger id would be a database error, not a miss
 
 
@@ -62,6 +66,58 @@ class SecurityHeaders:
         return self.wsgi_app(environ, start)
 
 
+class BodyTimeout(RequestTimeout):
+    """The body did not arrive in time; the connection is closed after the 408."""
+
+
+class _DeadlineInput:
+    """wsgi.input whose reads, together, end by a deadline: before each read
+    the client socket's timeout is set to the time left."""
+
+    def __init__(self, stream: Any, sock: Any, deadline: float) -> None:
+        self.stream, self.sock, self.deadline = stream, sock, deadline
+
+    def _call(self, method: str, *args: Any) -> Any:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise BodyTimeout()
+        try:
+            self.sock.settimeout(remaining)
+            return getattr(self.stream, method)(*args)
+        except (TimeoutError, OSError):
+            raise BodyTimeout() from None
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._call("read", size)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._call("readline", size)
+
+    def readlines(self, hint: int | None = -1) -> list[bytes]:
+        return self._call("readlines", hint)
+
+    def __iter__(self) -> Any:
+        return iter(self.readline, b"")
+
+
+class BodyDeadline:
+    """Under Gunicorn (which puts the client socket in the environ), bound
+    the time a request may take to send its body."""
+
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        sock = environ.get("gunicorn.socket")
+        has_body = environ.get("CONTENT_LENGTH") not in (None, "", "0") or (
+            "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        )
+        if sock is not None and has_body:
+            deadline = time.monotonic() + BODY_DEADLINE_SECONDS
+            environ["wsgi.input"] = _DeadlineInput(environ["wsgi.input"], sock, deadline)
+        return self.wsgi_app(environ, start_response)
+
+
 def refuse_oversized() -> None:
     """Refuse a body over the limit before any view reads it (a view that
     never reads its body would otherwise accept 10 MB silently)."""
@@ -96,6 +152,16 @@ def refuse_nul_bytes() -> None:
         raise ApiError(400, "invalid_input", "NUL bytes are not allowed in URLs.")
 
 
+def _handle_body_timeout(_exc: BodyTimeout) -> Response:
+    response = error_response(
+        408, "request_timeout", f"The body did not arrive within {BODY_DEADLINE_SECONDS:g} s."
+    )
+    # The rest of the body may still trickle in: Gunicorn must not keep the
+    # connection (and drain it on a thread) for another request.
+    response.headers["Connection"] = "close"
+    return response
+
+
 def _handle_too_large(_exc: RequestEntityTooLarge) -> Response:
     error = _too_large()
     return error_response(error.status, error.code, error.message)
@@ -109,4 +175,6 @@ def init_app(app: Flask) -> None:
     app.before_request(refuse_oversized)
     app.before_request(refuse_nul_bytes)
     app.register_error_handler(RequestEntityTooLarge, _handle_too_large)
+    app.register_error_handler(BodyTimeout, _handle_body_timeout)
+    app.wsgi_app = BodyDeadline(app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]

@@ -9,7 +9,9 @@ import time
 import pytest
 import requests
 
-from tests.e2e.conftest import ADMIN_TOKEN
+from service.security import BODY_DEADLINE_SECONDS
+from tests.e2e.conftest import ADMIN_TOKEN, METRICS_TOKEN
+from tests.helpers import sample_value
 
 pytestmark = [pytest.mark.e2e, pytest.mark.single_backend]
 
@@ -76,3 +78,29 @@ def test_a_chunked_admin_body_over_one_mib_gets_413(start_web):
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_a_body_that_never_arrives_is_cut_off_and_the_thread_freed(start_web):
+    """Every thread of the only worker held by trickling bodies: each gets a
+    408 at the body deadline, the connection is closed, and the worker serves
+    again."""
+    _, base = start_web(
+        workers=1, WEB_THREADS="2", STRIPE_WEBHOOK_SECRET="whsec_slow_clients_0123456789"
+    )
+    port = int(base.rsplit(":", 1)[1])
+    with contextlib.ExitStack() as stack:
+        slow = [stack.enter_context(_slow_client(port)) for _ in range(2)]
+        started = time.monotonic()
+        for sock in slow:
+            sock.settimeout(BODY_DEADLINE_SECONDS + 10)
+            answer = b""
+            while chunk := sock.recv(4096):  # until the server closes the connection
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+            assert b"request_timeout" in answer
+        assert time.monotonic() - started < BODY_DEADLINE_SECONDS + 10
+        assert requests.get(f"{base}/healthz", timeout=2).status_code == 200
+    text = requests.get(
+        f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10
+    ).text
+    assert sample_value(text, "webhook_events_total", result="rejected") == 2
