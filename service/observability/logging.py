@@ -16,7 +16,6 @@ from pythonjsonlogger.json import JsonFormatter
 
 from ..config import Settings
 from ..redaction import REDACTED, redact, set_secrets
-from ..redaction import redact_query as redact_query  # re-exported for existing importers
 from .metrics import REQUEST_ID_KEY
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"

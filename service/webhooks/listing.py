@@ -34,7 +34,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         stamp, event_id = json.loads(raw)
         if not isinstance(stamp, str) or not isinstance(event_id, str) or "\x00" in event_id:
             raise ValueError("not a cursor")
-        return as_utc(datetime.fromisoformat(stamp)), event_id  # type: ignore[return-value]
+        return as_utc(datetime.fromisoformat(stamp)), event_id
     except (ValueError, TypeError, binascii.Error, RecursionError):
         raise ApiError(400, "invalid_cursor", "The cursor is not one this API gave out.") from None
 
