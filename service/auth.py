@@ -83,6 +83,16 @@ def _admin_required(settings: Settings) -> bool:
     return settings.is_production or bool(settings.admin_token or settings.admin_readonly_token)
 
 
+def role_for_token(settings: Settings, token: str | None) -> str | None:
+    """ "admin" for ADMIN_TOKEN, "readonly" for ADMIN_READONLY_TOKEN, else None
+    (for the console's sign-in as much as for the bearer header)."""
+    if _matches(token, settings.admin_token):
+        return ADMIN
+    if _matches(token, settings.admin_readonly_token):
+        return READONLY
+    return None
+
+
 def admin_role() -> str:
     """Authenticate an admin request; its role, "admin" or "readonly"."""
     settings: Settings = current_app.config["SETTINGS"]
@@ -91,13 +101,11 @@ def admin_role() -> str:
     if not _admin_required(settings):
         _open_to_loopback("admin")
         return ADMIN
-    given = bearer_token()
-    if _matches(given, settings.admin_token):
-        return ADMIN
-    if _matches(given, settings.admin_readonly_token):
-        if request.method not in READ_METHODS:
-            raise ApiError(403, "forbidden", "The read-only token cannot change anything.")
-        return READONLY
+    role = role_for_token(settings, bearer_token())
+    if role == READONLY and request.method not in READ_METHODS:
+        raise ApiError(403, "forbidden", "The read-only token cannot change anything.")
+    if role is not None:
+        return role
     if settings.admin_token is None:
         raise _misconfigured("ADMIN_TOKEN")
     raise _unauthorized("admin")

@@ -135,3 +135,14 @@ def test_production_without_tokens_is_misconfigured_even_from_loopback(make_app)
         response = client.get(url)
         assert response.status_code == 500
         assert response.get_json()["error"]["code"] == "server_misconfigured"
+
+
+def test_role_for_token(make_app):
+    from service.auth import role_for_token
+
+    settings = make_app(ADMIN_TOKEN=ADMIN, ADMIN_READONLY_TOKEN=READONLY).config["SETTINGS"]
+    assert role_for_token(settings, ADMIN) == "admin"
+    assert role_for_token(settings, READONLY) == "readonly"
+    assert role_for_token(settings, METRICS) is None
+    assert role_for_token(settings, None) is None
+    assert role_for_token(settings, "") is None
