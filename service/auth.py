@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g, request
+from flask import current_app, g, request
 
 from .config import Settings
 from .errors import ApiError
@@ -165,8 +165,3 @@ def warn_open_routes(settings: Settings) -> None:
             ", ".join(routes),
             extra={"open_routes": routes},
         )
-
-
-def init_app(app: Flask) -> None:
-    app.before_request(guard_protected_paths)
-    warn_open_routes(app.config["SETTINGS"])
