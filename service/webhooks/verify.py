@@ -17,14 +17,8 @@ from werkzeug.exceptions import RequestTimeout
 
 from ..config import Settings
 from .event import StripeEvent
-from .outcomes import (
-    INVALID_SIGNATURE,
-    REJECTED,
-    WebhookError,
-    invalid_payload,
-    invalid_signature,
-    payload_mismatch,
-)
+from .outcomes import WebhookError, invalid_payload, invalid_signature, payload_mismatch
+from .statuses import INVALID_SIGNATURE, REJECTED
 
 MAX_BODY_BYTES = 256 * 1024
 _READ_CHUNK = 64 * 1024
