@@ -172,3 +172,9 @@ def test_text_logs_cannot_forge_a_line():
     # Traceback lines are indented under their record: none looks like a record.
     assert all(line.startswith("    ") for line in lines[2:])
     assert any("INFO forged too" in line for line in lines[2:])
+
+
+def test_a_malformed_log_call_is_logged_not_raised():
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "%d items", ("x",), None)
+    line = _json_line(record)
+    assert "%d items" in line["message"] and "'x'" in line["message"]
