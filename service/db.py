@@ -33,8 +33,10 @@ T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT_SECONDS = 5.0
 # At most this many calls per process may be stuck on a hung database at
 # once; past that, bounded calls fail at once instead of piling up threads.
-# Above the request threads a worker runs, so healthy calls never hit it.
-STALLED_CALL_SLOTS = 16
+# Per request thread: under gthread (WEB_THREADS) several requests of one
+# process make bounded calls at the same time, and a fixed number would
+# refuse healthy concurrent calls (set_request_threads).
+STALLED_CALLS_PER_THREAD = 4
 
 
 class DatabaseTimeout(Exception):
@@ -42,9 +44,12 @@ class DatabaseTimeout(Exception):
 
 
 def engine_options(settings: Settings) -> dict[str, Any]:
+    # hide_parameters: a database error's message carries no bound values
+    # (recipient addresses, names, payloads) into logs and tracebacks.
     if settings.database_url.startswith("sqlite"):
         return {
-            "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False}
+            "hide_parameters": True,
+            "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         }
     # No pool_pre_ping: it cost a round trip per request (a tenth of a
     # webhook, docs/PERFORMANCE.md). After a database restart the first
@@ -52,6 +57,7 @@ def engine_options(settings: Settings) -> dict[str, Any]:
     # answers 503 (Stripe retries it), SQLAlchemy drops every connection
     # older than the failure, and pool_recycle bounds their age anyway.
     return {
+        "hide_parameters": True,
         "pool_size": 5,
         "max_overflow": 5,
         "pool_timeout": 3,
@@ -108,13 +114,19 @@ class _BoundedCalls:
         self._free = threading.BoundedSemaphore(slots)
         self.in_flight = 0
 
+    def resize(self, slots: int) -> None:
+        with self._lock:
+            if slots != self.slots:
+                self.slots = slots
+                self._pool = None  # a new pool and bound on next use; calls in flight finish
+
     def pool(self) -> ThreadPoolExecutor:
         with self._lock:
-            if self._pool is None or self._pid != os.getpid():  # threads do not survive fork
+            if self._pid != os.getpid():  # threads do not survive fork
+                self._pool, self._pid, self.in_flight = None, os.getpid(), 0
+            if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.slots, thread_name_prefix="bounded-db-call")
-                self._pid = os.getpid()
                 self._free = threading.BoundedSemaphore(self.slots)
-                self.in_flight = 0
             return self._pool
 
     def submit(self, fn: Callable[[], T]) -> Future[T]:
@@ -142,7 +154,12 @@ class _BoundedCalls:
             raise
 
 
-_BOUNDED = _BoundedCalls(STALLED_CALL_SLOTS)
+_BOUNDED = _BoundedCalls(STALLED_CALLS_PER_THREAD)
+
+
+def set_request_threads(threads: int) -> None:
+    """Size the stalled-call bound for `threads` concurrent requests."""
+    _BOUNDED.resize(STALLED_CALLS_PER_THREAD * max(threads, 1))
 
 
 def bounded_calls_in_flight() -> int:
