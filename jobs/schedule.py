@@ -17,6 +17,9 @@ class JobSpec:
     id: str
     func: Callable[[], None]
     interval: Callable[[Settings], float]
+    # False: runs in every worker process, not only on the leader (sending
+    # capacity grows with worker dynos; the outbox claims keep it once per message).
+    leader_only: bool = True
 
     def ttl(self, settings: Settings) -> float:
         """Heartbeat TTL in force for this job.
@@ -33,7 +36,12 @@ class JobSpec:
 
 SCHEDULE: tuple[JobSpec, ...] = (
     JobSpec("jobs-runner", tasks.runner_heartbeat, lambda s: s.job_heartbeat_interval_seconds),
-    JobSpec("email-dispatch", tasks.email_dispatch, lambda s: s.email_dispatch_interval_seconds),
+    JobSpec(
+        "email-dispatch",
+        tasks.email_dispatch,
+        lambda s: s.email_dispatch_interval_seconds,
+        leader_only=False,
+    ),
     JobSpec("email-dlq", tasks.email_dlq, lambda s: s.email_dlq_interval_seconds),
     JobSpec("retention", tasks.retention, lambda s: RETENTION_INTERVAL_SECONDS),
 )

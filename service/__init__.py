@@ -41,6 +41,7 @@ def _init_database(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from . import circuits, email, jobstate
     from .admin.views import admin
+    from .billing.validity import init_app as init_billing_validity
     from .jobstate import views as _jobstate_views  # noqa: F401  (routes on `admin`)
     from .webhooks import init_app as init_webhooks
     from .webhooks.views import webhooks
@@ -50,6 +51,7 @@ def _register_blueprints(app: Flask) -> None:
     email.init_app(app)
     circuits.init_app(app)
     init_webhooks(app)
+    init_billing_validity(app)
     app.register_blueprint(webhooks)
     app.register_blueprint(admin)
 

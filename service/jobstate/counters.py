@@ -26,6 +26,14 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
         "Email send attempts by template and outcome.",
         ("template", "status"),
     ),
+    "email_skipped_total": (
+        "Emails not sent, by reason: suppressed, expired, console.",
+        ("reason",),
+    ),
+    "email_provider_events_total": (
+        "Events the mail provider reported (SendGrid Event Webhook), by event.",
+        ("event",),
+    ),
 }
 
 

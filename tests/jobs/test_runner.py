@@ -157,3 +157,18 @@ def test_schedule_is_data_with_stable_ids(app):
     assert ttls["jobs-runner"] == app.config["SETTINGS"].job_heartbeat_ttl_seconds
     for spec in SCHEDULE:  # every job runs at least once per TTL window
         assert spec.interval(app.config["SETTINGS"]) < ttls[spec.id]
+
+
+def test_email_dispatch_runs_in_every_process_the_rest_only_on_the_leader(app):
+    # Sending capacity grows with worker processes; retention and the
+    # heartbeat must still run once per tick.
+    assert {spec.id for spec in SCHEDULE if not spec.leader_only} == {"email-dispatch"}
+    func = Flaky()
+    spec = JobSpec("email-dispatch", func, lambda s: 1.0, leader_only=False)
+    leader = _runner(app)
+    follower = JobRunner(app, Leadership(lease_seconds=30))
+    with app.app_context():
+        assert not follower.leadership.refresh()
+    assert follower.run(spec) == "success"
+    assert leader.run(spec) == "success"
+    assert func.calls == 2

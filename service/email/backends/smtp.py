@@ -18,7 +18,16 @@ from email.utils import formatdate
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import DELIVERED, Backend, OutgoingEmail, SendError, SendResult, permanent, retryable
+from . import (
+    DELIVERED,
+    Backend,
+    OutgoingEmail,
+    SendError,
+    SendResult,
+    permanent,
+    retryable,
+    throttled,
+)
 
 if TYPE_CHECKING:
     from ...config import Settings
@@ -66,9 +75,17 @@ def build_message(email: OutgoingEmail) -> EmailMessage:
     return message
 
 
+def _smtp_code(exc: Exception) -> int | None:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return min((reply[0] for reply in exc.recipients.values()), default=None)
+    return getattr(exc, "smtp_code", None)
+
+
 def classify(exc: Exception) -> SendError:
     """smtplib's exceptions -> retryable (4xx, network, auth) or permanent (5xx)."""
     text = f"{type(exc).__name__}: {exc}"
+    if _smtp_code(exc) == 421:  # "service not available": the relay asks us to back off
+        return throttled(text, "smtp_421")
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code = min((reply[0] for reply in exc.recipients.values()), default=0)
         if code >= 500:
