@@ -3,8 +3,8 @@
 Every worker process schedules every job; the wrapper runs a leader-only job
 only while this process holds the leader lease, so it runs once per tick
 however many workers there are. `email-dispatch` is not leader-only: it runs
-in every process, each claiming one message at a time. SIGTERM stops new runs, lets the run in flight
-finish, releases the lease and exits 0.
+in every process, each claiming one message at a time. SIGTERM stops new
+runs, lets the run in flight finish, releases the lease and exits 0.
 """
 
 from __future__ import annotations
