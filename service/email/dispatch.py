@@ -252,9 +252,9 @@ def deliver_due(status: str, slots: int | None = None) -> dict[str, int]:
     """Send what is due in `status` (queued or pending); returns a tally."""
     settings = current_app.config["SETTINGS"]
     run = _Run(new_worker_id(), status, settings, time.monotonic() + RUN_BUDGET_SECONDS)
+    db.session.commit()  # the slots use their own sessions; hold nothing here
     if not breaker.would_allow(CIRCUIT):  # open: claim nothing, spend nothing
         return {"circuit_open": 1}
-    db.session.commit()  # the slots use their own sessions; hold nothing here
     _run_slots(run, slots or settings.email_concurrency)
     return dict(run.tally)
 
