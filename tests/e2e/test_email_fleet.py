@@ -8,7 +8,6 @@ import asyncio
 import collections
 import random
 import signal
-import threading
 import time
 
 import pytest
