@@ -198,9 +198,13 @@ def _finish(
     wait is due (the one-commit-per-message path). Returns the next message."""
     # Decided before the outcome is written: reading the pause commits.
     can_fold = run.going() and not gate.limited and gate.pause_left() == 0
+    # The claim first: the outcome's counter upsert locks a row every sender
+    # updates, so it goes last, right before the commit.
+    following = outbox.claim_one(run.status, run.worker) if can_fold else None
     recorded = outbox.write_outcome(message, outcome, run.worker, backend.name)
+    if not recorded:  # rolled back, the claim of `following` with it
+        following = None
     fold = recorded and can_fold
-    following = outbox.claim_one(run.status, run.worker) if fold else None
     db.session.commit()
     if recorded:
         run.count(outcome.status)

@@ -47,6 +47,12 @@ from .models import (
 log = logging.getLogger(__name__)
 
 
+_MESSAGES = EmailMessage.__table__
+_ATTEMPTS = EmailAttempt.__table__
+_SUPPRESSIONS = Suppression.__table__
+_CIRCUITS = Circuit.__table__
+
+
 def claim_seconds() -> float:
     """EMAIL_CLAIM_SECONDS (default 40): long enough for one send (the SMTP
     timeout is 10 s per operation), short enough that a dead worker's
@@ -160,44 +166,48 @@ def claim(status: str, limit: int, worker: str) -> list[Claimed]:
 
 
 def claim_one(status: str, worker: str) -> Claimed | None:
-    """Claim the next due message in `status` for one send (caller commits)."""
+    """Claim the next due message in `status` for one send (caller commits).
+
+    Core statements on the tables, not ORM-enabled ones: this and
+    `write_outcome` run once per message, and the ORM's bulk-update path
+    costs more than the statement itself.
+    """
     now = utcnow()
+    m = _MESSAGES.c
     due = and_(
-        EmailMessage.status == status,
-        or_(EmailMessage.next_attempt_at.is_(None), EmailMessage.next_attempt_at <= now),
-        _claim_is_free(now),
+        m.status == status,
+        or_(m.next_attempt_at.is_(None), m.next_attempt_at <= now),
+        or_(m.claimed_until.is_(None), m.claimed_until < now),
     )
     pick = (
-        select(EmailMessage.id)
+        select(m.id)
         .where(due)
-        .order_by(EmailMessage.next_attempt_at, EmailMessage.id)
+        .order_by(m.next_attempt_at, m.id)
         .limit(1)
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
-    suppressed = exists().where(
-        Suppression.address == func.lower(func.trim(EmailMessage.recipient))
-    )
+    suppressed = exists().where(_SUPPRESSIONS.c.address == func.lower(func.trim(m.recipient)))
+    circuit = _CIRCUITS.c
     circuit_clean = exists().where(
-        Circuit.name == "email", Circuit.state == "closed", Circuit.consecutive_failures == 0
+        circuit.name == "email", circuit.state == "closed", circuit.consecutive_failures == 0
     )
     row = db.session.execute(
-        update(EmailMessage)
-        .where(EmailMessage.id == pick)
+        update(_MESSAGES)
+        .where(m.id == pick)
         .values(claimed_by=worker, claimed_until=now + timedelta(seconds=claim_seconds()))
         .returning(
-            EmailMessage.id,
-            EmailMessage.idempotency_key,
-            EmailMessage.template,
-            EmailMessage.recipient,
-            EmailMessage.context,
-            EmailMessage.status,
-            EmailMessage.attempts,
-            EmailMessage.created_at,
+            m.id,
+            m.idempotency_key,
+            m.template,
+            m.recipient,
+            m.context,
+            m.status,
+            m.attempts,
+            m.created_at,
             suppressed.label("suppressed"),
             circuit_clean.label("circuit_clean"),
         )
-        .execution_options(synchronize_session=False)
     ).first()
     if row is None:
         return None
@@ -281,15 +291,11 @@ def write_outcome(message: Claimed, outcome: Outcome, worker: str, backend: str)
         values.update(last_error=error)
     # Conditional on what we claimed: a late worker cannot overwrite an
     # outcome another worker already recorded.
+    m = _MESSAGES.c
     updated = db.session.execute(
-        update(EmailMessage)
-        .where(
-            EmailMessage.id == message.id,
-            EmailMessage.status == message.status,
-            EmailMessage.attempts == message.attempts,
-        )
+        update(_MESSAGES)
+        .where(m.id == message.id, m.status == message.status, m.attempts == message.attempts)
         .values(**values)
-        .execution_options(synchronize_session=False)
     ).rowcount
     if updated != 1:
         db.session.rollback()
@@ -302,7 +308,7 @@ def write_outcome(message: Claimed, outcome: Outcome, worker: str, backend: str)
         return False
     # Core INSERT, not the ORM: no unit-of-work flush on the hot path.
     db.session.execute(
-        insert(EmailAttempt).values(
+        insert(_ATTEMPTS).values(
             message_id=message.id,
             number=number,
             outcome=outcome.status,
