@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from sqlalchemy import select, update
 
-from ..db import insert_if_absent
+from ..db import insert_if_absent, rows_changed
 from ..extensions import db
 from .models import SendGate
 
@@ -76,11 +76,11 @@ class Gate:
         for _ in range(CAS_ATTEMPTS):
             next_at, paused_until = self._read()
             slot = max(self.clock(), next_at, paused_until)
-            taken = db.session.execute(
+            taken = rows_changed(
                 update(SendGate)
                 .where(SendGate.backend == self.backend, SendGate.next_at == next_at)
                 .values(next_at=slot + self.interval)
-            ).rowcount
+            )
             db.session.commit()
             if taken:
                 return slot

@@ -26,10 +26,10 @@ from flask import current_app
 from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 
 from ..circuits.models import Circuit
-from ..db import insert_if_absent
+from ..db import insert_if_absent, rows_changed
 from ..extensions import db
 from ..jobstate import counters
-from ..observability.logging import redact
+from ..redaction import error_text
 from ..timeutil import as_utc, utcnow
 from . import suppression
 from .models import (
@@ -58,9 +58,6 @@ def claim_seconds() -> float:
     timeout is 10 s per operation), short enough that a dead worker's
     messages go out again within a minute."""
     return current_app.config["SETTINGS"].email_claim_seconds
-
-
-MAX_ERROR_LENGTH = 1000
 
 
 def enqueue(
@@ -227,7 +224,7 @@ def claim_one(status: str, worker: str) -> Claimed | None:
 
 def renew(message: Claimed, worker: str) -> bool:
     """Extend our claim before a send; False if another worker has it now."""
-    renewed = db.session.execute(
+    renewed = rows_changed(
         update(EmailMessage)
         .where(
             EmailMessage.id == message.id,
@@ -236,7 +233,7 @@ def renew(message: Claimed, worker: str) -> bool:
         )
         .values(claimed_until=utcnow() + timedelta(seconds=claim_seconds()))
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return renewed == 1
 
 
@@ -270,7 +267,7 @@ def write_outcome(message: Claimed, outcome: Outcome, worker: str, backend: str)
     settings = current_app.config["SETTINGS"]
     now = utcnow()
     number = message.attempts + 1
-    error = redact(outcome.error)[:MAX_ERROR_LENGTH] if outcome.error else None
+    error = error_text(outcome.error) if outcome.error else None
     values: dict[str, Any] = {
         "status": _new_status(outcome),
         "attempts": number,
@@ -292,11 +289,11 @@ def write_outcome(message: Claimed, outcome: Outcome, worker: str, backend: str)
     # Conditional on what we claimed: a late worker cannot overwrite an
     # outcome another worker already recorded.
     m = _MESSAGES.c
-    updated = db.session.execute(
+    updated = rows_changed(
         update(_MESSAGES)
         .where(m.id == message.id, m.status == message.status, m.attempts == message.attempts)
         .values(**values)
-    ).rowcount
+    )
     if updated != 1:
         db.session.rollback()
         log.warning(
@@ -334,12 +331,12 @@ def wake_pending() -> int:
     """The provider works again: retry the dead-letter queue now, not at its
     backoff (up to EMAIL_RETRY_MAX_SECONDS away). Commits."""
     now = utcnow()
-    woken = db.session.execute(
+    woken = rows_changed(
         update(EmailMessage)
         .where(EmailMessage.status == PENDING, EmailMessage.next_attempt_at > now)
         .values(next_attempt_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
     return woken
 
@@ -347,8 +344,8 @@ def wake_pending() -> int:
 def prune_sent(cutoff: datetime) -> int:
     """Delete delivered and skipped mail last touched before `cutoff` (caller
     commits). Dead letters stay until an operator replays them."""
-    return db.session.execute(
+    return rows_changed(
         delete(EmailMessage).where(
             EmailMessage.status.in_((DELIVERED, SKIPPED)), EmailMessage.updated_at < cutoff
         )
-    ).rowcount
+    )

@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from sqlalchemy import func, or_, update
 
+from ..db import rows_changed
 from ..extensions import db
 from ..jobstate import counters
 from ..timeutil import utcnow
@@ -131,7 +132,7 @@ def skip_unsent(address: str, reason: str) -> int:
     """Queued or pending mail to a newly suppressed address will not go out.
     A message claimed right now is left to its sender (already checked)."""
     now = utcnow()
-    return db.session.execute(
+    return rows_changed(
         update(EmailMessage)
         .where(
             func.lower(func.trim(EmailMessage.recipient)) == suppression.normalize(address),
@@ -145,7 +146,7 @@ def skip_unsent(address: str, reason: str) -> int:
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
 
 
 def _suppress(event: Mapping[str, Any], label: str, tally: Counter) -> None:

@@ -8,7 +8,7 @@ import logging
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from ..admin.views import admin
+from ..admin import admin_blueprint
 from ..errors import ApiError
 from ..extensions import db
 from . import provider_events, suppression
@@ -16,6 +16,7 @@ from .samples import SAMPLES
 from .templates import TEMPLATES, render
 
 log = logging.getLogger(__name__)
+admin = admin_blueprint("email_provider_admin", __name__)
 sendgrid_webhooks = Blueprint("sendgrid_webhooks", __name__, url_prefix="/v1/webhooks")
 
 

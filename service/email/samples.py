@@ -1,6 +1,6 @@
 """Sample contexts for previewing templates (`flask email preview`, the admin
 API): shaped like the contexts billing events produce (see
-service/billing/notices.py), with every field a template reads."""
+service/webhooks/notices.py), with every field a template reads."""
 
 from __future__ import annotations
 

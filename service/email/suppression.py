@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from ..db import insert_if_absent
+from ..db import insert_if_absent, rows_changed
 from ..extensions import db
 from ..timeutil import isoformat, utcnow
 from .models import Suppression
@@ -46,10 +46,7 @@ def suppress(address: str, reason: str, detail: str | None = None) -> bool:
 
 def unsuppress(address: str) -> bool:
     """Remove an address (caller commits); True if it was listed."""
-    result = db.session.execute(
-        delete(Suppression).where(Suppression.address == normalize(address))
-    )
-    return result.rowcount == 1
+    return rows_changed(delete(Suppression).where(Suppression.address == normalize(address))) == 1
 
 
 def page(limit: int = PAGE_SIZE, after: str | None = None) -> tuple[list[Suppression], str | None]:

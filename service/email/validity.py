@@ -5,8 +5,9 @@ Checked at send time, right after the claim. Past its window a message is
 - `trial_ending`: until the trial ends (`trial_end` in its context);
 - `receipt`: EMAIL_RECEIPT_VALID_DAYS (default 7) after it was queued;
 - `payment_failed`: until the invoice is paid or voided. That needs billing
-  state, which this package does not import (billing sits above email), so
-  the billing side registers a check with `register_check` at start-up.
+  state, which this package does not import (billing and email are sibling
+  layers), so webhooks registers a check with `register_check` at start-up
+  (service/webhooks/validity.py).
 """
 
 from __future__ import annotations

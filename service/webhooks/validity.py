@@ -1,4 +1,9 @@
-"""Billing's side of the email validity windows (see service/email/validity.py)."""
+"""The billing side of the email validity windows (see service/email/validity.py).
+
+Webhooks decides which mail billing events cause, so it also says how long a
+dunning email stays true: until its invoice is paid or voided. Email cannot
+ask billing itself (they are sibling layers), so this registers a check.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
+from ..billing.models import Invoice
 from ..email.validity import register_check
 from ..extensions import db
-from .models import Invoice
 
 SETTLED = ("paid", "void")
 
