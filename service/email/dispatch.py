@@ -34,7 +34,7 @@ from ..circuits import breaker
 from ..extensions import db
 from ..redaction import error_text
 from ..timeutil import utcnow
-from . import outbox, validity
+from . import fastpath, outbox, validity
 from .backends import Backend, OutgoingEmail, SendError, backend_for
 from .gate import Gate
 from .models import DEAD, DELIVERED, FAILED, PENDING, QUEUED, SKIPPED
@@ -200,10 +200,15 @@ def _finish(
     can_fold = run.going() and not gate.limited and gate.pause_left() == 0
     # The claim first: the outcome's counter upsert locks a row every sender
     # updates, so it goes last, right before the commit.
-    following = outbox.claim_one(run.status, run.worker) if can_fold else None
-    recorded = outbox.write_outcome(message, outcome, run.worker, backend.name)
-    if not recorded:  # rolled back, the claim of `following` with it
-        following = None
+    if can_fold and fastpath.applies(outcome):  # PostgreSQL: one statement
+        recorded, following = fastpath.deliver_and_claim(
+            message, outcome, run.worker, backend.name, run.status
+        )
+    else:
+        following = outbox.claim_one(run.status, run.worker) if can_fold else None
+        recorded = outbox.write_outcome(message, outcome, run.worker, backend.name)
+        if not recorded:  # rolled back, the claim of `following` with it
+            following = None
     fold = recorded and can_fold
     db.session.commit()
     if recorded:
