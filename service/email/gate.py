@@ -2,7 +2,7 @@
 
 One `email_send_gate` row per backend holds `next_at`, the next free send
 slot (unix seconds), and `paused_until`. A sender reserves the slot
-max(now, next_at, paused_until) with a compare-and-set UPDATE that moves
+max(now, next_at, paused_until) with one UPDATE ... RETURNING that moves
 `next_at` one interval (1 / EMAIL_RATE_LIMIT_PER_SECOND) on, then sleeps
 until its slot: however many processes and threads send, slots are one
 interval apart, so the fleet never exceeds the cap (virtual scheduling, the
@@ -20,14 +20,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
-from ..db import insert_if_absent, rows_changed
+from ..db import insert_if_absent
 from ..extensions import db
 from .models import SendGate
 
 PAUSE_READ_SECONDS = 1.0
-CAS_ATTEMPTS = 50
 
 
 class Gate:
@@ -70,21 +69,24 @@ class Gate:
         return max(0.0, self._paused_until - self.clock())
 
     def reserve(self) -> float:
-        """Reserve the next send slot; returns its time (unix seconds). Commits."""
+        """Reserve the next send slot; returns its time (unix seconds). Commits.
+
+        One UPDATE ... RETURNING moves `next_at` past the slot it hands out,
+        so concurrent senders queue on the row lock instead of retrying.
+        """
         if self.interval is None:
             return self.clock() + self.pause_left()
-        for _ in range(CAS_ATTEMPTS):
-            next_at, paused_until = self._read()
-            slot = max(self.clock(), next_at, paused_until)
-            taken = rows_changed(
-                update(SendGate)
-                .where(SendGate.backend == self.backend, SendGate.next_at == next_at)
-                .values(next_at=slot + self.interval)
-            )
-            db.session.commit()
-            if taken:
-                return slot
-        raise RuntimeError("email send gate: no slot after repeated conflicts")
+        self._ensure_row()
+        greatest = func.greatest if db.session.get_bind().dialect.name == "postgresql" else func.max
+        taken = greatest(SendGate.next_at, SendGate.paused_until, self.clock())
+        slot_end = db.session.execute(
+            update(SendGate)
+            .where(SendGate.backend == self.backend)
+            .values(next_at=taken + self.interval)
+            .returning(SendGate.next_at)
+        ).scalar_one()
+        db.session.commit()
+        return float(slot_end) - self.interval
 
     def give_back(self, slot: float) -> None:
         """Return a slot nobody used (the queue was empty), unless a later one
