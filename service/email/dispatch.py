@@ -140,7 +140,10 @@ def _attempt(message: Claimed, backend: Backend, run: _Run, gate: Gate) -> Outco
     if message.suppressed:
         outcome: Outcome | None = Outcome(SKIPPED, "suppressed recipient", skip_reason="suppressed")
     else:
-        outcome = _expired(message) or _throttle_guard(message, backend, run, gate)
+        outcome = _expired(message)
+        db.session.commit()  # the validity check may have read: no transaction across a send
+        if outcome is None:
+            outcome = _throttle_guard(message, backend, run, gate)
     if outcome is None:
         outbox.release([message.id], run.worker)
         return None
