@@ -7,6 +7,7 @@ import json
 import click
 from flask.cli import AppGroup
 
+from ..errors import ApiError
 from ..extensions import db
 from . import dlq, suppression
 from .models import DEAD, PENDING
@@ -19,7 +20,7 @@ suppressions_cli = AppGroup("suppressions", help="List and remove suppressed add
 email_cli.add_command(suppressions_cli)
 
 
-def _fail(exc: dlq.DlqError) -> None:
+def _fail(exc: ApiError) -> None:
     raise click.ClickException(exc.message)
 
 
@@ -32,7 +33,7 @@ def list_command(status: str | None, template: str | None, limit: int, cursor: s
     """Dead letters, newest first."""
     try:
         rows, next_cursor = dlq.page(dlq.Filter.parse(status, template), limit, cursor)
-    except dlq.DlqError as exc:
+    except ApiError as exc:
         _fail(exc)
     for row in rows:
         error = (row.last_error or "").replace("\n", " ")[:80]
@@ -46,7 +47,7 @@ def show_command(message_id: int) -> None:
     """One message with its attempt history (JSON)."""
     try:
         click.echo(json.dumps(dlq.detail(dlq.get(message_id)), indent=2))
-    except dlq.DlqError as exc:
+    except ApiError as exc:
         _fail(exc)
 
 
@@ -72,7 +73,7 @@ def replay_command(
         else:
             result = dlq.replay_matching(dlq.Filter.parse(status, template))
             click.echo(f"replayed {result['replayed']}; in flight {result['in_flight']}")
-    except dlq.DlqError as exc:
+    except ApiError as exc:
         _fail(exc)
 
 

@@ -18,11 +18,8 @@ the send gate (gate.py).
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,6 +29,7 @@ from flask import Flask, current_app
 
 from ..circuits import breaker
 from ..extensions import db
+from ..ids import new_instance_id
 from ..redaction import error_text
 from ..timeutil import utcnow
 from . import fastpath, outbox, validity
@@ -45,10 +43,6 @@ log = logging.getLogger(__name__)
 CIRCUIT = "email"
 # One job run stops claiming after this, so SIGTERM is not kept waiting.
 RUN_BUDGET_SECONDS = 20.0
-
-
-def new_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def _failure(message: Claimed, error: SendError, max_attempts: int) -> Outcome:
@@ -263,7 +257,7 @@ def _run_slots(run: _Run, slots: int) -> None:
 def deliver_due(status: str, slots: int | None = None) -> dict[str, int]:
     """Send what is due in `status` (queued or pending); returns a tally."""
     settings = current_app.config["SETTINGS"]
-    run = _Run(new_worker_id(), status, settings, time.monotonic() + RUN_BUDGET_SECONDS)
+    run = _Run(new_instance_id(), status, settings, time.monotonic() + RUN_BUDGET_SECONDS)
     db.session.commit()  # the slots use their own sessions; hold nothing here
     if not breaker.would_allow(CIRCUIT):  # open: claim nothing, spend nothing
         return {"circuit_open": 1}

@@ -6,7 +6,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from service.circuits import breaker
 from service.email import dispatch, outbox, suppression
@@ -205,13 +205,30 @@ def test_a_dead_workers_claim_expires_and_the_message_goes_out(mail):
     assert len(mail.messages) == 1
 
 
-def test_a_claim_taken_over_is_not_sent(mail):
-    queue()
-    [claimed] = outbox.claim("queued", 10, "slow-worker")
-    db.session.execute(update(EmailMessage).values(claimed_by="faster-worker"))
-    db.session.commit()
-    assert not outbox.renew(claimed, "slow-worker")
-    db.session.commit()
+def test_a_message_is_claimed_right_before_its_send(mail, monkeypatch):
+    """No claim renewal is needed: each message is claimed just before it is
+    sent, so at send time it holds a fresh claim and nothing else is held."""
+    from service.email.backends.smtp import SmtpBackend
+
+    ids = queue(3)
+    seen: list[tuple] = []
+    real_send = SmtpBackend.send
+
+    def send_and_look(self, email):
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                select(EmailMessage.id, EmailMessage.claimed_by, EmailMessage.claimed_until).where(
+                    EmailMessage.claimed_by.is_not(None)
+                )
+            ).all()
+        seen.append((utcnow(), rows))
+        return real_send(self, email)
+
+    monkeypatch.setattr(SmtpBackend, "send", send_and_look)
+    assert dispatch.dispatch_queued() == {"delivered": 3}
+    for (at, rows), mid in zip(seen, ids, strict=True):
+        assert [row.id for row in rows] == [mid]  # only the message in flight
+        assert as_utc(rows[0].claimed_until) > at + timedelta(seconds=outbox.claim_seconds() - 5)
 
 
 def test_an_outcome_is_recorded_once(mail):
