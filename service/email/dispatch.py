@@ -57,13 +57,17 @@ def _expired(message: Claimed) -> Outcome | None:
     return Outcome(SKIPPED, f"expired: {why}", skip_reason="expired")
 
 
-def _send(message: Claimed, backend: Backend, settings: Any) -> Outcome | None:
+def _send(message: Claimed, backend: Backend, run: _Run) -> Outcome | None:
     """One attempt; None when the breaker refused it (nothing spent)."""
+    settings = run.settings
     try:
         content = render(message.template, message.context)
     except Exception as exc:  # a template bug or unknown template: no retry helps
         return Outcome(DEAD, f"render_failed: {type(exc).__name__}: {exc}")
-    if not message.circuit_clean and not breaker.allow(CIRCUIT):
+    # The breaker as the claim saw it is enough only while no slot of this
+    # run has seen the provider fail since: a failure here may be opening it.
+    clean = message.circuit_clean and not run.suspect.is_set()
+    if not clean and not breaker.allow(CIRCUIT):
         return None
     email = OutgoingEmail(
         message.idempotency_key, message.recipient, settings.email_from, content, message.id
@@ -74,8 +78,9 @@ def _send(message: Claimed, backend: Backend, settings: Any) -> Outcome | None:
         if error.throttle_seconds is not None:
             raise
         if error.provider_fault:
+            run.suspect.set()  # before the breaker may open: other slots ask it first
             breaker.record_failure(CIRCUIT, str(error))
-        elif not message.circuit_clean:  # the provider answered: it works
+        elif not clean:  # the provider answered: it works
             breaker.record_success(CIRCUIT)
         return _failure(message, error, settings.email_max_attempts)
     except Exception as exc:
@@ -85,7 +90,7 @@ def _send(message: Claimed, backend: Backend, settings: Any) -> Outcome | None:
         log.exception("email %s: unexpected error while sending", message.id)
         return Outcome(DEAD, f"unexpected: {type(exc).__name__}: {exc}")
     # A clean breaker (closed, no failures) at claim time needs no write.
-    closed = False if message.circuit_clean else breaker.record_success(CIRCUIT)
+    closed = False if clean else breaker.record_success(CIRCUIT)
     skip = "console" if result.status == SKIPPED else None
     return Outcome(
         result.status,
@@ -104,6 +109,8 @@ class _Run:
     tally: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopped: threading.Event = field(default_factory=threading.Event)
+    # Set once a slot saw the provider fail: every send then asks the breaker.
+    suspect: threading.Event = field(default_factory=threading.Event)
 
     def count(self, key: str, amount: int = 1) -> None:
         with self.lock:
@@ -148,7 +155,7 @@ def _attempt(message: Claimed, backend: Backend, run: _Run, gate: Gate) -> Outco
 
 def _throttle_guard(message: Claimed, backend: Backend, run: _Run, gate: Gate) -> Outcome | None:
     try:
-        outcome = _send(message, backend, run.settings)
+        outcome = _send(message, backend, run)
     except SendError as error:  # throttled: pause the fleet, spend nothing
         seconds = error.throttle_seconds or 0.0
         db.session.rollback()
