@@ -152,3 +152,28 @@ def test_cli_lists_and_removes_suppressions(app, client, signer):
     assert listed.exit_code == 0 and "c@example.com\tdropped\t" in listed.output
     assert cli.invoke(args=["email", "suppressions", "remove", "c@example.com"]).exit_code == 0
     assert cli.invoke(args=["email", "suppressions", "remove", "c@example.com"]).exit_code == 1
+
+
+def test_round_trip_the_outbox_id_sent_as_custom_arg_comes_back_on_events(
+    make_app, signer, sendgrid
+):
+    fake, base = sendgrid
+    app = make_app(
+        EMAIL_BACKEND="sendgrid",
+        SENDGRID_API_KEY="SG.test-key-0123456789abcdef0123456789",
+        SENDGRID_API_BASE=base,
+        SENDGRID_WEBHOOK_PUBLIC_KEY=signer.public_key,
+    )
+    from service.email import dispatch
+
+    with app.app_context():
+        [mid] = queue()
+        assert dispatch.dispatch_queued() == {"delivered": 1}
+    custom_args = fake.requests[0]["json"]["custom_args"]
+    assert custom_args["outbox_id"] == str(mid)
+    # SendGrid echoes custom args as top-level keys of each event.
+    delivered = event("delivered", **custom_args)
+    assert signer.post(app.test_client(), [delivered]).status_code == 200
+    with app.app_context():
+        row = message(mid)
+        assert (row.status, row.provider_event) == ("delivered", "delivered")
