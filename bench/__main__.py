@@ -20,7 +20,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import health, healthz, ingest, loadgen, memory, peer, pg, report, scrape, server
+from . import (
+    email_dispatch,
+    health,
+    healthz,
+    ingest,
+    loadgen,
+    memory,
+    peer,
+    pg,
+    report,
+    scrape,
+    server,
+)
 from .results import Outcome
 
 TARGET_MISSED = 3
@@ -35,6 +47,8 @@ class Bench:
 
 BENCHES = [
     Bench("ingest", "1. Webhook ingest", ingest.run),
+    # Its own databases and worker processes; the run's directory for logs.
+    Bench("email", email_dispatch.TITLE, lambda ctx: email_dispatch.run(ctx.workdir, ctx.quick)),
     Bench("health", "3. Health under load", health.run),
     Bench("healthz", "4. Full request path (GET /healthz)", healthz.run),
     Bench("peer", "5. Peer: prometheus-flask-exporter", peer.run),
