@@ -40,6 +40,10 @@ throughput swung 2-3x between neighbouring seconds.
    (`python -m bench.statements`). The worker CPU per request (utime +
    stime of the workers over the round) is a cross-check that noise moves
    less than throughput.
+2. **Email dispatch.** Real worker processes sending to an SMTP sink on
+   loopback vs plain smtplib over one connection, and the floor of one
+   commit per message; its own docstring (`bench/email_dispatch.py`) says
+   how its rounds work.
 3. **Health under load.** The service's peak webhook rate is measured
    alone; then webhooks are sent at half of it on a fixed schedule while
    probes GET `/readyz` every 50 ms (twice: the second prober is the A/A
