@@ -8,6 +8,7 @@ fails at boot instead of at the first request.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -61,6 +62,7 @@ class Settings:
     log_format: str = "text"
     build_version: str = "0.1.0"
     build_commit: str = "unknown"
+    dyno: str = "local"
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @property
@@ -163,6 +165,15 @@ def _check_email(env: Mapping[str, str], backend: str, app_env: str) -> None:
         raise ConfigError("SENDGRID_API_KEY", "is required when EMAIL_BACKEND=sendgrid")
 
 
+def _dyno(env: Mapping[str, str]) -> str:
+    """This instance's name (Procfile platforms set DYNO, e.g. `web.2`), the `dyno`
+    label of the HTTP metrics; the host name where it is unset."""
+    name = _get(env, "DYNO") or socket.gethostname() or "local"
+    if len(name) > 100 or not name.isprintable():
+        raise ConfigError("DYNO", "must be at most 100 printable characters")
+    return name
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, overrides: Mapping[str, object] | None = None
 ) -> Settings:
@@ -220,6 +231,7 @@ def load_settings(
         ),
         build_version=_get(env, "BUILD_VERSION") or "0.1.0",
         build_commit=_get(env, "BUILD_COMMIT") or _get(env, "SOURCE_VERSION") or "unknown",
+        dyno=_dyno(env),
     )
     if settings.job_heartbeat_interval_seconds >= ttl:
         raise ConfigError(

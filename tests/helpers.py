@@ -166,6 +166,13 @@ def sample_value(text: str, name: str, **labels: str) -> float | None:
     return samples(text).get((name, wanted))
 
 
+def sample_sum(text: str, name: str, **labels: str) -> float:
+    """The sum of `name` over every sample carrying `labels` (any other labels,
+    such as `dyno`, summed over): the fleet-wide value of an HTTP series."""
+    wanted = set(labels.items())
+    return sum(v for (n, lb), v in samples(text).items() if n == name and wanted <= set(lb))
+
+
 def label_values(text: str, name: str, label: str) -> set[str]:
     return {dict(k[1]).get(label) for k in samples(text) if k[0] == name} - {None}
 

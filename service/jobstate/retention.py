@@ -8,6 +8,8 @@ from sqlalchemy import delete
 
 from ..email.outbox import prune_sent
 from ..extensions import db
+from ..observability.fleet_counters import fold_idle
+from ..observability.fleet_http import fold_idle_boots
 from ..timeutil import utcnow
 from ..webhooks.retention import prune_webhook_events
 from .models import JobRun, JobRunRequest
@@ -28,5 +30,8 @@ def prune_all(retention_days: int) -> dict[str, int]:
     cutoff = utcnow() - timedelta(days=retention_days)
     pruned = {"job_history": prune_job_history(cutoff), "email": prune_sent(cutoff)}
     pruned["webhook_events"] = prune_webhook_events(cutoff)
+    # Not pruning: folding idle shards and dead generations keeps scrapes cheap.
+    pruned["counter_shards_folded"] = fold_idle()
+    pruned["metric_boots_folded"] = fold_idle_boots()
     db.session.commit()
     return pruned

@@ -25,8 +25,12 @@ SCRAPE_DB_TIMEOUT_SECONDS = 2.5
 log = logging.getLogger(__name__)
 
 
-def add_provider(app: Flask, provider: Provider) -> None:
+def add_provider(app: Flask, provider: Provider, fallback: Provider | None = None) -> None:
+    """`fallback` (no database) is what to report instead when the database
+    cannot be read, for families that must not vanish then (HTTP metrics)."""
     app.extensions.setdefault("db_metric_providers", []).append(provider)
+    if fallback is not None:
+        app.extensions.setdefault("db_metric_fallbacks", []).append(fallback)
 
 
 class DatabaseCollector:
@@ -56,6 +60,8 @@ class DatabaseCollector:
         except Exception as exc:
             log.warning("metrics: database-backed families skipped (%s)", type(exc).__name__)
             families, up = [], 0
+            for fallback in self.app.extensions.get("db_metric_fallbacks", []):
+                families.extend(fallback())
         yield from families
         yield GaugeMetricFamily(
             "metrics_database_up",

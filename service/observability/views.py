@@ -12,13 +12,13 @@ from flask import Blueprint, Flask, Response, current_app, jsonify
 from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.core import Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import text
 
 from ..auth import token_required
 from ..db import DatabaseTimeout, run_bounded
 from ..extensions import db
-from .collector import DatabaseCollector
+from . import fleet_http
+from .collector import DatabaseCollector, add_provider
 
 READY_DB_TIMEOUT_SECONDS = 1.5
 log = logging.getLogger(__name__)
@@ -70,7 +70,9 @@ def readyz() -> tuple[Response, int]:
 
 
 class _Scrape:
-    """What one scrape reads: per-process families, then the database ones."""
+    """What one scrape reads: this process's own families (outside Gunicorn:
+    Python's process and GC metrics), then the database-backed ones, which
+    include every instance's HTTP families (fleet_http.py)."""
 
     def __init__(self, *sources: Any) -> None:
         self.sources = sources
@@ -80,13 +82,21 @@ class _Scrape:
             yield from source.collect()
 
 
+class _ProcessOnly:
+    """The in-process registry without the HTTP families (reported fleet-wide)."""
+
+    def collect(self) -> Iterator[Metric]:
+        for family in REGISTRY.collect():
+            if family.name not in fleet_http.FAMILIES:
+                yield family
+
+
 def _scrape() -> _Scrape:
+    database = current_app.extensions["db_collector"]
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # Sums every Gunicorn worker's files, dead workers' counters included.
-        process_metrics: Any = MultiProcessCollector(None)
-    else:  # single process (flask run, the test client)
-        process_metrics = REGISTRY
-    return _Scrape(process_metrics, current_app.extensions["db_collector"])
+        # The Gunicorn workers' files hold only HTTP families: read via the database.
+        return _Scrape(database)
+    return _Scrape(_ProcessOnly(), database)  # single process (flask run, the test client)
 
 
 def add_primer(app: Flask, primer: Callable[[], None]) -> None:
@@ -110,5 +120,6 @@ def metrics_endpoint() -> Response:
 
 def init_app(app: Flask) -> None:
     app.extensions["db_collector"] = DatabaseCollector(app)
+    add_provider(app, fleet_http.metric_families, fallback=fleet_http.local_families)
     app.register_blueprint(health)
     app.register_blueprint(metrics)

@@ -4,8 +4,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from ..observability.views import add_primer
+    from ..observability.collector import add_provider
     from . import cli, metrics
 
-    add_primer(app, metrics.prime)
+    add_provider(app, metrics.metric_families)
     app.cli.add_command(cli.webhooks_cli)

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from tests.e2e.conftest import METRICS_TOKEN, json_lines
-from tests.helpers import label_values, promtool_check, sample_value, wait_until
+from tests.helpers import label_values, promtool_check, sample_sum, sample_value, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +21,7 @@ def _scrape(base: str) -> str:
 
 def _healthz_count(text: str) -> float:
     return (
-        sample_value(
+        sample_sum(
             text,
             "http_request_latency_seconds_count",
             method="GET",
