@@ -11,6 +11,7 @@ instance's worker is SIGKILLed, two others recycle every ~40 requests
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -231,14 +232,15 @@ def _scenario(run: Run, migrated: str) -> None:
 def _await_totals(run: Run) -> None:
     """Until the router's Prometheus has every count sent so far."""
     expected = run.sent["readyz"]
-    wait_until(
-        lambda: (
-            run.router.scalar(_READYZ_TOTAL) == expected
-            and _webhook_totals(run.router) == _sent_webhooks(run)
-        ),
-        30,
-        message=f"router Prometheus totals ({run.sent})",
-    )
+    with contextlib.suppress(AssertionError):  # the tests say what is wrong, if anything
+        wait_until(
+            lambda: (
+                run.router.scalar(_READYZ_TOTAL) == expected
+                and _webhook_totals(run.router) == _sent_webhooks(run)
+            ),
+            20,
+            message=f"router Prometheus totals ({run.sent})",
+        )
 
 
 _READYZ_TOTAL = 'sum(http_request_latency_seconds_count{path="/readyz"})'
@@ -305,9 +307,9 @@ def test_through_a_router_no_counter_resets_and_fleet_totals_are_right(fleet_run
         for metric, value in prom.vector(f'resets({name}{{job="billing-notifier"}}[10m])')
     ]
     assert {"http_request_latency_seconds_count", "webhook_events_total"} <= names
-    assert {m.get("dyno") for m, _ in series if m["__name__"].startswith("http_")} == set(DYNOS)
     # ...and not one went backwards, through a SIGKILL and worker recycling.
     assert [(m, v) for m, v in series if v] == []
+    assert {m.get("dyno") for m, _ in series if m["__name__"].startswith("http_")} == set(DYNOS)
 
     assert _webhook_totals(prom) == _sent_webhooks(fleet_run)
     sent = fleet_run.sent["readyz"]
