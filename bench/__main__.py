@@ -13,15 +13,27 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import http_overhead, inprocess, loadgen, memory, report, scrape, server
+from . import (
+    http_overhead,
+    inprocess,
+    loadgen,
+    memory,
+    recycling,
+    report,
+    scrape,
+    server,
+    webhook_counters,
+)
 from .results import Outcome
 
-BENCHMARKS = ("http", "inprocess", "scrape", "memory")
+BENCHMARKS = ("http", "inprocess", "scrape", "memory", "webhook_counters", "recycling")
 TITLES = {
     "http": "1. HTTP instrumentation overhead",
     "inprocess": "2. In-process per-request cost",
     "scrape": "3. /metrics scrape cost",
     "memory": "4. Worker memory",
+    "webhook_counters": "5. Fleet-wide webhook counters: cost per delivery",
+    "recycling": "6. /metrics after worker recycles: folded vs stock collector",
 }
 
 
@@ -67,6 +79,8 @@ def plan(args: argparse.Namespace, workdir: Path, wrk: str | None) -> dict[str, 
         "inprocess": lambda: inprocess.run(workdir, args.iterations, args.inprocess_rounds),
         "scrape": lambda: scrape.run(workdir, args.routes, 3, args.scrapes),
         "memory": lambda: memory.run(workdir, args.memory_rounds),
+        "webhook_counters": lambda: webhook_counters.run(workdir, 11, 300),
+        "recycling": lambda: recycling.run(workdir, args.scrapes),
     }
 
 
