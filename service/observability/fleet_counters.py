@@ -50,11 +50,14 @@ def _labels_json(labels: LabelKey) -> str:
 class ShardedCounters:
     """A set of counter families: `add` buffers, `flush` writes, `families` reads."""
 
-    def __init__(self, families: Mapping[str, tuple[str, tuple[str, ...]]]) -> None:
+    def __init__(
+        self, families: Mapping[str, tuple[str, tuple[str, ...]]], register: bool = True
+    ) -> None:
         self.families = dict(families)  # name -> (help, label names)
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, LabelKey], float] = {}
-        REGISTERED.append(self)
+        if register:  # flushed by the ticker, at scrape and at exit
+            REGISTERED.append(self)
 
     def add(self, name: str, labels: LabelKey, amount: float = 1.0) -> None:
         key = (name, labels)
