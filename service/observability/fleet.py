@@ -31,6 +31,7 @@ class Ticker:
         self.stopped = threading.Event()
         self.last_published: tuple[str, str] | None = None  # (boot, body)
         self.last_publish_at = 0.0
+        self.failing = False  # log a database outage once, not every second
 
     def flush(self) -> None:
         fleet_counters.flush_all(self.dyno)
@@ -51,7 +52,16 @@ class Ticker:
                 if publish:
                     self.publish()
             except Exception as exc:
-                log.warning("metrics ticker: write failed (%s)", type(exc).__name__)
+                if not self.failing:
+                    log.warning(
+                        "metrics ticker: database write failed (%s); counts stay buffered",
+                        type(exc).__name__,
+                    )
+                self.failing = True
+            else:
+                if self.failing:
+                    log.info("metrics ticker: database writes resumed")
+                self.failing = False
             finally:
                 db.session.remove()
 
