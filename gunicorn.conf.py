@@ -2,7 +2,8 @@
 
 Prometheus multiprocess mode: each worker writes its metrics to files in
 PROMETHEUS_MULTIPROC_DIR; the master empties that directory when it starts
-and removes a dead worker's live gauges. The variable is set here, before
+and folds a dead worker's counters into one archive file (so scrapes stay
+cheap however many workers are recycled) and drops its live gauges. The variable is set here, before
 any worker imports prometheus_client, which picks its storage at import.
 """
 
@@ -77,7 +78,10 @@ def worker_exit(server, worker):
 def child_exit(server, worker):
     # Fold the dead worker's counter and histogram files into the archive:
     # scrape cost stays flat however many workers are recycled.
-    multiproc.fold_process(_multiproc_dir, worker.pid)
+    try:
+        multiproc.fold_process(_multiproc_dir, worker.pid)
+    except Exception as exc:  # never take the master down; the next scrape folds it
+        server.log.warning("metrics: fold of worker %s failed (%s)", worker.pid, type(exc).__name__)
 
 
 def on_exit(server):
