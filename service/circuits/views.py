@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from ..admin.views import admin
+from ..admin import admin_blueprint
 from ..errors import ApiError
 from . import breaker
+
+admin = admin_blueprint("circuits_admin", __name__)
 
 
 @admin.get("/circuits")

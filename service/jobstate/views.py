@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import Response, jsonify, url_for
 
-from ..admin.views import admin
+from ..admin import admin_blueprint
 from ..errors import ApiError
 from . import requests as run_requests
 from .status import expected_jobs, job_statuses, leader
+
+admin = admin_blueprint("jobs_admin", __name__)
 
 
 @admin.get("/jobs/status")
@@ -24,6 +26,6 @@ def run_job(name: str) -> tuple[Response, int]:
         "job": name,
         "request_id": req.id,
         "status": "requested",
-        "status_url": url_for("admin.jobs_status"),
+        "status_url": url_for("jobs_admin.jobs_status"),
     }
     return jsonify(body), 202

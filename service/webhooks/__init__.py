@@ -1,11 +1,15 @@
-"""Stripe webhooks: verification, storage, application to billing state."""
+"""Stripe webhooks: verification, storage, application to billing state, and
+the mail each event causes."""
 
 from flask import Flask
 
+from ..observability.registry import add_provider
+
 
 def init_app(app: Flask) -> None:
-    from ..observability.collector import add_provider
-    from . import cli, metrics
+    from . import cli, metrics, views
 
-    add_provider(app, metrics.metric_families)
+    app.register_blueprint(views.webhooks)
+    app.register_blueprint(views.admin)
     app.cli.add_command(cli.webhooks_cli)
+    add_provider(app, metrics.metric_families)  # fleet-wide sums, from the database

@@ -6,7 +6,7 @@ import logging
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from ..admin.views import admin
+from ..admin import admin_blueprint
 from ..errors import ApiError
 from ..extensions import db
 from . import listing, metrics
@@ -14,6 +14,8 @@ from .models import WebhookEvent
 from .outcomes import FAILED, PROCESSING_ERROR, WebhookError
 from .receive import apply_bounded, verified_event
 from .reprocess import reprocess, reprocess_failed
+
+admin = admin_blueprint("webhooks_admin", __name__)
 
 log = logging.getLogger(__name__)
 webhooks = Blueprint("webhooks", __name__, url_prefix="/v1/webhooks")
@@ -72,7 +74,7 @@ def reprocess_webhook_event(event_id: str) -> Response:
     outcome = reprocess(event_id)
     if outcome is None:
         raise _unknown(event_id)
-    row = db.session.get(WebhookEvent, event_id, populate_existing=True)
+    row = db.session.get_one(WebhookEvent, event_id, populate_existing=True)
     return jsonify({"result": outcome.result, "event": listing.summary(row)})
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from service.extensions import db
-from service.jobstate.retention import prune_all
+from jobs.retention import prune_all
 from service.observability import fleet_counters, fleet_http
 from service.observability.models import CounterShard, MetricsSnapshot
 from service.timeutil import utcnow
