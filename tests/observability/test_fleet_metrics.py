@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from service.extensions import db
 from jobs.retention import prune_all
+from service.extensions import db
 from service.observability import fleet_counters, fleet_http
 from service.observability.models import CounterShard, MetricsSnapshot
 from service.timeutil import utcnow
