@@ -366,10 +366,12 @@ def test_recycled_workers_are_folded_and_no_scraped_counter_decreases(fleet_run:
             elif is_counter and key not in after:
                 decreases.append((key, value, None))
     assert decreases == []
-    # web.2 recycled its worker many times: their files were folded, not kept.
+    # web.2 recycled its worker several times: their files were folded, not kept.
+    recycles = fleet_run.instances[1].process.output().count("Autorestarting worker")
+    assert recycles >= 2, recycles
     prom_dir = fleet_run.instances[1].multiproc_dir
     files = sorted(p.name for p in prom_dir.glob("histogram_*.db"))
-    assert "histogram_archive.db" in files and len(files) <= 3, files
+    assert "histogram_archive.db" in files and len(files) <= 2, files  # + the live worker
     # The totals are what was sent, read from the recycled instance itself.
     final = requests.get(
         f"{fleet_run.instances[1].base}/metrics", params={"token": METRICS_TOKEN}, timeout=10
