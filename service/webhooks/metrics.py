@@ -11,7 +11,7 @@ from flask import current_app
 from prometheus_client.core import CounterMetricFamily
 
 from ..observability.fleet_counters import ShardedCounters, flush_all
-from .outcomes import ERROR_TYPES, RESULTS
+from .statuses import ERROR_TYPES, RESULTS
 
 EVENTS = "webhook_events_total"
 ERRORS = "webhook_errors_total"
