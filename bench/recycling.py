@@ -17,7 +17,9 @@ timed (CPU time, median) on the same values: the service's scrape path (`multipr
 fold lock, a check for unfolded dead workers, reading) and the stock
 collector on the unfolded copy. A real Gunicorn takes ~1 s per worker boot on
 this machine, so 500 real recycles would take ten minutes; the files, the
-fold and the reading code are the real ones.
+fold and the reading code are the real ones. A last row checks the whole
+endpoint from outside on the real app under Gunicorn (wall time, so noisier)
+after REAL_CHECKPOINTS recycles.
 """
 
 from __future__ import annotations
@@ -34,9 +36,11 @@ from pathlib import Path
 
 from . import stats
 from .results import Outcome, Row
-from .server import ROOT, base_env
+from .server import ROOT, Server, base_env
 
 CHECKPOINTS = (0, 100, 500)
+REAL_CHECKPOINTS = (0, 100)  # real worker boots take ~1 s each here
+REAL_MAX_REQUESTS = 10
 TARGET_RATIO = 1.5
 PATHS = [f"/v1/route/{i}" for i in range(12)] + ["/healthz", "/readyz", "/metrics"]
 STATUSES = (200, 400, 404, 500)
@@ -137,6 +141,45 @@ def measure(folded: str, stock: str, scrapes: int) -> list[dict]:
     return points
 
 
+def _http_get(port: int, path: str, headers: dict[str, str] | None = None) -> float:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    started = time.perf_counter()
+    try:
+        conn.request("GET", path, headers={"Connection": "close", **(headers or {})})
+        response = conn.getresponse()
+        response.read()
+    finally:
+        conn.close()
+    if response.status != 200:
+        raise RuntimeError(f"{path} answered {response.status}")
+    return time.perf_counter() - started
+
+
+def real_gunicorn(workdir: Path, scrapes: int) -> list[dict]:
+    """/metrics from outside, on the real app under Gunicorn, as workers recycle
+    (`max_requests` small, a fresh connection per request)."""
+    from .server import METRICS_TOKEN
+
+    auth = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    points = []
+    server = Server(
+        "recycling", "wsgi:app", workdir, 2, GUNICORN_MAX_REQUESTS=str(REAL_MAX_REQUESTS)
+    )
+    try:
+        server.wait_ready(60)
+        for checkpoint in REAL_CHECKPOINTS:
+            while server.tail(10**9).count("Autorestarting worker") < checkpoint:
+                _http_get(server.port, "/healthz")
+            timings = [_http_get(server.port, "/metrics", auth) for _ in range(scrapes)]
+            files = len(list(server.prom_dir.glob("*.db")))
+            points.append({"recycles": checkpoint, "p50": stats.median(timings), "files": files})
+    finally:
+        server.stop()
+    return points
+
+
 def run(workdir: Path, scrapes: int) -> Outcome:
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         folded, stock = Path(tmp) / "folded", Path(tmp) / "stock"
@@ -153,7 +196,24 @@ def run(workdir: Path, scrapes: int) -> Outcome:
         )
     if done.returncode != 0:
         raise RuntimeError(f"bench.recycling failed:\n{done.stderr[-3000:]}")
-    return summarize(json.loads(done.stdout.strip().splitlines()[-1]), scrapes)
+    outcome = summarize(json.loads(done.stdout.strip().splitlines()[-1]), scrapes)
+    real = real_gunicorn(workdir, scrapes)
+    for point in real[1:]:
+        ratio = stats.ratio(point["p50"], real[0]["p50"])
+        outcome.rows.append(
+            Row(
+                "6. scrape after recycles",
+                f"real Gunicorn, 2 workers, max_requests {REAL_MAX_REQUESTS}: /metrics p50 of"
+                f" {scrapes} from outside after {point['recycles']} recycles"
+                f" ({point['files']} files)",
+                f"{real[0]['p50'] * 1000:.1f} ms fresh",
+                f"{point['p50'] * 1000:.1f} ms",
+                ratio,
+                f"<= {TARGET_RATIO}x fresh",
+                ratio <= TARGET_RATIO,
+            )
+        )
+    return outcome
 
 
 def summarize(points: list[dict], scrapes: int) -> Outcome:

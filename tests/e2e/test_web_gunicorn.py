@@ -40,7 +40,9 @@ def _healthz_count(text: str) -> float:
 
 
 def test_metrics_aggregate_all_workers_and_pass_promtool(start_web, tmp_path):
-    _, base = start_web(workers=3)
+    proc, base = start_web(workers=3)
+    # Every worker booted (each logs this once), or the first takes all requests.
+    wait_until(lambda: proc.output().count("web worker started") >= 3, 30, message="3 workers")
     before = _healthz_count(_scrape(base))  # the start-up probe is counted too
     for _ in range(60):  # a fresh connection each: spread over the workers
         assert requests.get(f"{base}/healthz", headers={"Connection": "close"}, timeout=5).ok
