@@ -172,7 +172,9 @@ def real_gunicorn(workdir: Path, scrapes: int) -> list[dict]:
         for checkpoint in REAL_CHECKPOINTS:
             while server.tail(10**9).count("Autorestarting worker") < checkpoint:
                 _http_get(server.port, "/healthz")
-            timings = [_http_get(server.port, "/metrics", auth) for _ in range(scrapes)]
+            # Wall time on a shared machine, and some scrapes meet a freshly booted
+            # worker: more of them than the in-process part takes.
+            timings = [_http_get(server.port, "/metrics", auth) for _ in range(3 * scrapes)]
             files = len(list(server.prom_dir.glob("*.db")))
             points.append({"recycles": checkpoint, "p50": stats.median(timings), "files": files})
     finally:
@@ -204,7 +206,7 @@ def run(workdir: Path, scrapes: int) -> Outcome:
             Row(
                 "6. scrape after recycles",
                 f"real Gunicorn, 2 workers, max_requests {REAL_MAX_REQUESTS}: /metrics p50 of"
-                f" {scrapes} from outside after {point['recycles']} recycles"
+                f" {3 * scrapes} from outside after {point['recycles']} recycles"
                 f" ({point['files']} files)",
                 f"{real[0]['p50'] * 1000:.1f} ms fresh",
                 f"{point['p50'] * 1000:.1f} ms",
