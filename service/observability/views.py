@@ -14,7 +14,6 @@ from prometheus_client.core import Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
-from ..auth import token_required
 from ..db import DatabaseTimeout, run_bounded
 from ..extensions import db
 from . import fleet_http
@@ -96,8 +95,9 @@ def _scrape() -> _Scrape:
     return _Scrape(_ProcessOnly(), database)  # single process (flask run, the test client)
 
 
+# METRICS_TOKEN is checked app-wide before routing (service/auth.py), so
+# OPTIONS and HEAD need the token too.
 @metrics.get("/metrics")
-@token_required("METRICS_TOKEN", "metrics")
 def metrics_endpoint() -> Response:
     # Primers run here, not at app creation, so only the web tier creates
     # per-process series: the worker and release processes must not write
