@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import (
+    email_dispatch,
     http_overhead,
     inprocess,
     loadgen,
@@ -26,14 +27,15 @@ from . import (
 )
 from .results import Outcome
 
-BENCHMARKS = ("http", "inprocess", "scrape", "memory", "webhook_counters", "recycling")
+BENCHMARKS = ("http", "inprocess", "scrape", "memory", "email", "webhook_counters", "recycling")
 TITLES = {
     "http": "1. HTTP instrumentation overhead",
     "inprocess": "2. In-process per-request cost",
     "scrape": "3. /metrics scrape cost",
     "memory": "4. Worker memory",
-    "webhook_counters": "5. Fleet-wide webhook counters: cost per delivery",
-    "recycling": "6. /metrics after worker recycles: folded vs stock collector",
+    "email": email_dispatch.TITLE,
+    "webhook_counters": "6. Fleet-wide webhook counters: cost per delivery",
+    "recycling": "7. /metrics after worker recycles: folded vs stock collector",
 }
 
 
@@ -79,6 +81,7 @@ def plan(args: argparse.Namespace, workdir: Path, wrk: str | None) -> dict[str, 
         "inprocess": lambda: inprocess.run(workdir, args.iterations, args.inprocess_rounds),
         "scrape": lambda: scrape.run(workdir, args.routes, 3, args.scrapes),
         "memory": lambda: memory.run(workdir, args.memory_rounds),
+        "email": lambda: email_dispatch.run(workdir),
         "webhook_counters": lambda: webhook_counters.run(workdir, 11, 300),
         "recycling": lambda: recycling.run(workdir, args.scrapes),
     }

@@ -7,9 +7,10 @@ from ..observability.registry import add_provider
 
 
 def init_app(app: Flask) -> None:
-    from . import cli, metrics, views
+    from . import cli, metrics, validity, views
 
     app.register_blueprint(views.webhooks)
     app.register_blueprint(views.admin)
     app.cli.add_command(cli.webhooks_cli)
     add_provider(app, metrics.metric_families)  # fleet-wide sums, from the database
+    validity.init_app(app)
