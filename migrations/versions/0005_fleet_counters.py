@@ -1,7 +1,7 @@
 """fleet-wide counters: counter shards and per-dyno metric snapshots
 
 Revision ID: 0005_fleet_counters
-Revises: 0003
+Revises: 0006_email_scale
 Create Date: 2026-11-27 15:40:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_fleet_counters"
-down_revision = "0003"
+down_revision = "0006_email_scale"
 branch_labels = None
 depends_on = None
 
