@@ -39,7 +39,7 @@ def _init_database(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import circuits, email, jobstate
+    from . import audit, circuits, console, email, jobstate
     from .admin.views import admin
     from .jobstate import views as _jobstate_views  # noqa: F401  (routes on `admin`)
     from .webhooks import init_app as init_webhooks
@@ -51,7 +51,9 @@ def _register_blueprints(app: Flask) -> None:
     circuits.init_app(app)
     init_webhooks(app)
     app.register_blueprint(webhooks)
+    audit.init_app(app)  # before `admin` is registered: its route is on it
     app.register_blueprint(admin)
+    console.init_app(app)
 
 
 def create_app_or_exit() -> Flask:

@@ -61,6 +61,8 @@ class Settings:
     log_format: str = "text"
     build_version: str = "0.1.0"
     build_commit: str = "unknown"
+    # --- console (service/console): optional read-only operator token ---
+    admin_readonly_token: str | None = None
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @property
@@ -221,6 +223,7 @@ def load_settings(
         build_version=_get(env, "BUILD_VERSION") or "0.1.0",
         build_commit=_get(env, "BUILD_COMMIT") or _get(env, "SOURCE_VERSION") or "unknown",
     )
+    settings = replace(settings, admin_readonly_token=_get(env, "ADMIN_READONLY_TOKEN"))
     if settings.job_heartbeat_interval_seconds >= ttl:
         raise ConfigError(
             "JOB_HEARTBEAT_INTERVAL_SECONDS", f"must be shorter than the TTL ({ttl}s)"
@@ -228,6 +231,7 @@ def load_settings(
     secret_values = (
         settings.metrics_token,
         settings.admin_token,
+        settings.admin_readonly_token,
         settings.stripe_api_key,
         settings.sendgrid_api_key,
         _url_password(settings.smtp_url),

@@ -1,5 +1,6 @@
 """Imports every domain's models so metadata (and Alembic) sees all tables."""
 
+from .audit.models import AuditEntry
 from .billing.models import ChargeRefund, Customer, Invoice, Subscription
 from .circuits.models import Circuit
 from .email.models import EmailAttempt, EmailMessage, Suppression
@@ -7,6 +8,7 @@ from .jobstate.models import DurableCounter, JobRun, JobRunRequest, JobState, Le
 from .webhooks.models import WebhookEvent
 
 __all__ = [
+    "AuditEntry",
     "ChargeRefund",
     "Circuit",
     "Customer",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, jsonify
 
 from ..admin.views import admin
-from ..errors import ApiError
+from ..audit.trail import audited
 from . import breaker
 
 
@@ -15,7 +15,6 @@ def list_circuits() -> Response:
 
 
 @admin.post("/circuits/<name>/reset")
+@audited("circuits.reset", target="name")
 def reset_circuit(name: str) -> Response:
-    if name not in breaker.CIRCUITS:
-        raise ApiError(404, "unknown_circuit", f"No circuit named {name!r}.")
-    return jsonify(breaker.describe(breaker.reset(name)))
+    return jsonify(breaker.describe(breaker.reset_known(name)))

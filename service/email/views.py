@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request, stream_with_context
+from flask import Response, g, jsonify, request, stream_with_context
 
 from ..admin.views import admin
+from ..audit.trail import audited
 from ..errors import ApiError
 from . import dlq
 
@@ -12,7 +13,7 @@ CSV = "text/csv"
 
 
 def _filters() -> dlq.Filter:
-    return dlq.Filter.parse(request.args.get("status"), request.args.get("template"))
+    return dlq.Filter.from_args(request.args)
 
 
 def _wants_csv() -> bool:
@@ -48,18 +49,22 @@ def get_dead_letter(message_id: int) -> Response:
 
 
 @admin.post("/export-dead-letter/<int:message_id>/replay")
+@audited("dlq.replay", target="message_id")
 def replay_dead_letter(message_id: int) -> tuple[Response, int]:
     message = dlq.replay(message_id)
     return jsonify(dlq.summary(message)), 202
 
 
 @admin.post("/export-dead-letter/replay")
+@audited("dlq.replay_matching")
 def replay_dead_letters() -> tuple[Response, int]:
     """Bulk replay by filter: JSON body or query string, `status` required."""
-    body = request.get_json(silent=True) or {}
-    status = body.get("status") or request.args.get("status")
-    template = body.get("template") or request.args.get("template")
+    body = request.get_json(silent=True)
+    args = {**request.args.to_dict(), **(body if isinstance(body, dict) else {})}
+    status, template = args.get("status"), args.get("template")
     if not status:
         raise ApiError(400, "status_required", "Say which messages: status pending or dead.")
-    result = dlq.replay_matching(dlq.Filter.parse(status, template))
+    filters = dlq.Filter.from_args(args)
+    result = dlq.replay_matching(filters)
+    g.audit_detail = {**result, "filter": filters.as_args()}
     return jsonify({**result, "status": status, "template": template}), 202

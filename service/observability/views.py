@@ -45,6 +45,12 @@ def healthz() -> Response:
 
 @health.get("/readyz")
 def readyz() -> tuple[Response, int]:
+    body, status = readiness_report()
+    return jsonify(body), status
+
+
+def readiness_report() -> tuple[dict[str, Any], int]:
+    """/readyz's body and status (also the console's overview verdict)."""
     settings = current_app.config["SETTINGS"]
     build = {"version": settings.build_version, "commit": settings.build_commit}
     try:
@@ -58,7 +64,7 @@ def readyz() -> tuple[Response, int]:
             "jobs": {"ok": False, "jobs": {}},
             "build": build,
         }
-        return jsonify(body), 503
+        return body, 503
     status = "ok" if jobs["ok"] else "degraded"
     body = {
         "status": status,
@@ -66,7 +72,7 @@ def readyz() -> tuple[Response, int]:
         "jobs": jobs,
         "build": build,
     }
-    return jsonify(body), 200
+    return body, 200
 
 
 class _Scrape:

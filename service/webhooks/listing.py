@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from ..errors import ApiError
 from ..extensions import db
@@ -60,6 +60,22 @@ def list_events(
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (encode_cursor(rows[-1]) if more else None)
+
+
+def results_since(since: datetime) -> dict[str, int]:
+    """Stored events received since `since`, by status (the console's overview)."""
+    rows = db.session.execute(
+        select(WebhookEvent.status, func.count())
+        .where(WebhookEvent.received_at >= since)
+        .group_by(WebhookEvent.status)
+    )
+    found = dict(rows.all())
+    return {status: int(found.get(status, 0)) for status in STATUSES}
+
+
+def count_status(status: str) -> int:
+    query = select(func.count()).select_from(WebhookEvent).where(WebhookEvent.status == status)
+    return int(db.session.scalar(query) or 0)
 
 
 def summary(row: WebhookEvent) -> dict[str, Any]:

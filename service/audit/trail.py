@@ -1,0 +1,154 @@
+"""Record operator actions: a row in `audit_entry` and one log line each.
+
+The admin API's write routes wear `@audited(...)`; the console calls
+`record(...)` after the same domain function. Who acted comes from `g`
+(`actor_role`, `actor_source`), set by whichever front door let the request
+in, so the domain functions stay free of HTTP concerns.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from flask import Response, g, has_request_context, request
+from sqlalchemy import func, select
+
+from ..errors import ApiError
+from ..extensions import db
+from ..observability.metrics import REQUEST_ID_KEY
+from ..timeutil import isoformat, utcnow
+from .models import AuditEntry
+
+log = logging.getLogger("service.audit")
+F = TypeVar("F", bound=Callable[..., Any])
+PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
+
+
+def _context() -> dict[str, Any]:
+    if not has_request_context():
+        return {"source": "cli", "role": "shell", "request_id": None, "client_addr": None}
+    return {
+        "source": g.get("actor_source", "api"),
+        "role": g.get("actor_role", "admin"),
+        "request_id": request.environ.get(REQUEST_ID_KEY),
+        "client_addr": (request.remote_addr or "")[:64] or None,
+    }
+
+
+def record(
+    action: str,
+    target: str | None = None,
+    status: int = 200,
+    detail: dict | None = None,
+    role: str | None = None,
+) -> AuditEntry | None:
+    """Store one action and log it; never lets a bookkeeping failure undo the action.
+
+    `role` overrides the request's (a sign-in decides it as it goes)."""
+    context = _context()
+    if role is not None:
+        context["role"] = role
+    entry = AuditEntry(
+        at=utcnow(),
+        action=action,
+        target=target[:255] if target else None,
+        status=status,
+        detail=detail,
+        **context,
+    )
+    try:
+        db.session.add(entry)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("audit entry not stored: %s %s", action, target)
+        return None
+    # The detail (a filter may hold a recipient address) stays in the database.
+    logged = {k: v for k, v in summary(entry).items() if k != "detail"}
+    log.info("audit %s %s -> %s", action, target or "-", status, extra={"audit": logged})
+    return entry
+
+
+def audited(action: str, target: str | None = None) -> Callable[[F], F]:
+    """Wrap an admin write view: record it with the status it answered.
+
+    `target` names the view argument that says what was acted on; a view
+    may leave more in `g.audit_detail` (a bulk action's filter and counts).
+    """
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            what = str(kwargs[target]) if target and target in kwargs else None
+            try:
+                result = view(*args, **kwargs)
+            except ApiError as exc:
+                db.session.rollback()
+                record(action, what, exc.status, g.pop("audit_detail", None))
+                raise
+            record(action, what, _status(result), g.pop("audit_detail", None))
+            return result
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def _status(result: Any) -> int:
+    if isinstance(result, tuple) and len(result) > 1 and isinstance(result[1], int):
+        return result[1]
+    return result.status_code if isinstance(result, Response) else 200
+
+
+def encode_cursor(entry_id: int) -> str:
+    return base64.urlsafe_b64encode(f"a:{entry_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, value = raw.partition(":")
+        if prefix == "a":
+            return int(value)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise ApiError(400, "invalid_cursor", "cursor is not one this API returned.")
+
+
+def page(limit: int = PAGE_SIZE, cursor: str | None = None) -> tuple[list[AuditEntry], str | None]:
+    """Newest first, keyset-paginated on the id."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
+    if cursor:
+        query = query.where(AuditEntry.id < decode_cursor(cursor))
+    rows = list(db.session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].id) if more else None
+
+
+def recent_count(action: str, client_addr: str | None, since: datetime) -> int:
+    query = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action)
+    query = query.where(AuditEntry.client_addr == client_addr, AuditEntry.at >= since)
+    return int(db.session.scalar(query) or 0)
+
+
+def summary(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "at": isoformat(entry.at),
+        "action": entry.action,
+        "target": entry.target,
+        "source": entry.source,
+        "role": entry.role,
+        "status": entry.status,
+        "detail": entry.detail,
+        "request_id": entry.request_id,
+        "client_addr": entry.client_addr,
+    }
