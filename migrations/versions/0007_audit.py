@@ -1,4 +1,4 @@
-"""audit trail of operator actions (console and admin API)
+"""audit trail of operator actions (console and admin API); dead-letter indexes
 
 Revision ID: 0007_audit
 Revises: 0003
@@ -32,9 +32,38 @@ def upgrade():
         batch_op.create_index(
             "ix_audit_entry_action_client_at", ["action", "client_addr", "at"], unique=False
         )
+    # The console's dead-letter pages and counts (see service/email/models.py).
+    in_dlq = sa.text("status IN ('pending', 'dead')")
+    with op.batch_alter_table("email_message", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_email_message_dlq_id", ["id"], postgresql_where=in_dlq, sqlite_where=in_dlq
+        )
+        batch_op.create_index(
+            "ix_email_message_dlq_template",
+            ["template", "status"],
+            postgresql_where=in_dlq,
+            sqlite_where=in_dlq,
+        )
+    if op.get_bind().dialect.name == "postgresql":
+        # pg_trgm ships with PostgreSQL and is a trusted extension (13+): the
+        # database owner may create it.
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.create_index(
+            "ix_email_message_dlq_error",
+            "email_message",
+            ["last_error"],
+            postgresql_using="gin",
+            postgresql_ops={"last_error": "gin_trgm_ops"},
+            postgresql_where=in_dlq,
+        )
 
 
 def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_email_message_dlq_error", table_name="email_message")
+    with op.batch_alter_table("email_message", schema=None) as batch_op:
+        batch_op.drop_index("ix_email_message_dlq_template")
+        batch_op.drop_index("ix_email_message_dlq_id")
     with op.batch_alter_table("audit_entry", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_entry_action_client_at")
     op.drop_table("audit_entry")

@@ -13,6 +13,7 @@ from .actions import act
 from .blueprint import console
 
 PAGE_SIZES = (25, 50, 100, 200)
+COUNT_CAP = 10_000  # the list says "10000+" past this; the confirmation counts exactly
 
 
 def _page_size() -> int:
@@ -24,7 +25,10 @@ def _page_size() -> int:
 def dead_letters() -> str:
     filters = dlq.Filter.from_args(request.args)
     limit = _page_size()
-    rows, next_cursor = dlq.page(filters, limit, request.args.get("cursor") or None)
+    cursor = request.args.get("cursor") or None
+    rows, next_cursor = dlq.page(filters, limit, cursor)
+    # A first page that is also the last one has already counted the matches.
+    matching = len(rows) if not cursor and not next_cursor else dlq.count(filters, COUNT_CAP)
     return render_template(
         "console/dead_letters.html",
         rows=[dlq.summary(row) for row in rows],
@@ -32,8 +36,9 @@ def dead_letters() -> str:
         limit=limit,
         page_sizes=PAGE_SIZES,
         next_cursor=next_cursor,
-        deeper=bool(request.args.get("cursor")),
-        matching=dlq.count(filters),
+        deeper=bool(cursor),
+        matching=min(matching, COUNT_CAP),
+        more=matching > COUNT_CAP,
         counts=dlq.counts(),
         templates=TEMPLATES,
     )

@@ -301,9 +301,15 @@ def replay_matching(filters: Filter) -> dict[str, int]:
     return {"replayed": replayed, "in_flight": in_flight or 0}
 
 
-def count(filters: Filter) -> int:
-    """How many messages match (the console states it before a bulk replay)."""
-    return int(db.session.scalar(filters.where(select(func.count()).select_from(Message))) or 0)
+def count(filters: Filter, cap: int | None = None) -> int:
+    """How many messages match (the console states it before a bulk replay).
+
+    With `cap`, counting stops past it (an answer of cap + 1 means "more"):
+    an error-text filter must read every row it counts."""
+    query = filters.where(select(Message.id))
+    if cap is not None:
+        query = query.limit(cap + 1)
+    return int(db.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
 
 def counts_by_template() -> list[dict[str, Any]]:
