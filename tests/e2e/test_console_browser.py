@@ -206,7 +206,8 @@ def test_read_only_session_has_no_buttons_and_cannot_post(browser, start_web, ma
     app = make_app()
     with app.app_context():
         [message_id] = queue(1)
-        db.session.execute(db.update(EmailMessage).values(status="dead", last_error="451"))
+        error = "SMTPDataError: (451, b'4.3.0 Mailbox busy, try again later')"
+        db.session.execute(db.update(EmailMessage).values(status="dead", last_error=error))
         db.session.commit()
     browser.delete_all_cookies()
     sign_in(browser, base, READONLY_TOKEN)
