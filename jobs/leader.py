@@ -16,10 +16,10 @@ from datetime import timedelta
 
 from sqlalchemy import or_, update
 
-from service.db import insert_if_absent
+from service.db import insert_if_absent, rows_changed
 from service.extensions import db
+from service.jobstate.catalogue import LEADER_LEASE
 from service.jobstate.models import Lease
-from service.jobstate.status import LEADER_LEASE
 from service.timeutil import as_utc, utcnow
 
 
@@ -42,7 +42,7 @@ class Leadership:
         expires = now + timedelta(seconds=self.lease_seconds)
         self._ensure_row()
         if self.token is not None:
-            renewed = db.session.execute(
+            renewed = rows_changed(
                 update(Lease)
                 .where(
                     Lease.name == LEADER_LEASE,
@@ -50,12 +50,12 @@ class Leadership:
                     Lease.token == self.token,
                 )
                 .values(renewed_at=now, expires_at=expires)
-            ).rowcount
+            )
             if renewed:
                 db.session.commit()
                 return True
             self.token = None  # someone took over while we were away
-        taken = db.session.execute(
+        taken = rows_changed(
             update(Lease)
             .where(Lease.name == LEADER_LEASE)
             .where(or_(Lease.holder.is_(None), Lease.expires_at < now))
@@ -68,9 +68,9 @@ class Leadership:
                 renewed_at=now,
                 expires_at=expires,
             )
-        ).rowcount
+        )
         if taken:
-            self.token = db.session.get(Lease, LEADER_LEASE, populate_existing=True).token
+            self.token = db.session.get_one(Lease, LEADER_LEASE, populate_existing=True).token
         db.session.commit()
         return self.token is not None
 
@@ -84,6 +84,7 @@ class Leadership:
             lease is not None
             and lease.holder == self.holder
             and lease.token == self.token
+            and lease.expires_at is not None
             and as_utc(lease.expires_at) > utcnow()
         )
 

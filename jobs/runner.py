@@ -22,10 +22,13 @@ from flask import Flask, g
 from service.extensions import db
 from service.jobstate import recorder
 from service.jobstate import requests as run_requests
+from service.jobstate.catalogue import lease_timing
 from service.timeutil import utcnow
 
 from .leader import Leadership
 from .schedule import SCHEDULE, JobSpec, find
+
+__all__ = ["GracefulStop", "JobRunner", "build_scheduler", "lease_timing"]
 
 log = logging.getLogger("jobs.runner")
 REQUEST_POLL_SECONDS = 1.0
@@ -184,13 +187,6 @@ class JobRunner:
             outcome = self.run(spec, trigger="request") if spec else "unknown_job"
             with self.app.app_context():
                 run_requests.finish(request_id, outcome)
-
-
-def lease_timing(settings: Any) -> tuple[float, float]:
-    """(lease length, refresh interval): a dead leader is replaced within the TTL."""
-    ttl = settings.job_heartbeat_ttl_seconds
-    lease = ttl / 2
-    return lease, max(min(ttl / 8, 5.0), 0.2)
 
 
 def build_scheduler(runner: JobRunner) -> BlockingScheduler:

@@ -1,4 +1,10 @@
-"""The schedule as data: stable ids, the function, the interval (redash style)."""
+"""The worker's schedule: each catalogued job id bound to its task function.
+
+Ids, intervals, TTLs and lease timing are data in
+`service/jobstate/catalogue.py`, where the web tier reads them too; this
+module only says which function runs for each id (a test checks that both
+lists name the same jobs).
+"""
 
 from __future__ import annotations
 
@@ -6,41 +12,35 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from service.config import Settings
+from service.jobstate.catalogue import CATALOGUE, JobDef, job_ttls
 
 from . import tasks
 
-RETENTION_INTERVAL_SECONDS = 3600.0
+__all__ = ["SCHEDULE", "TASKS", "JobSpec", "find", "job_ttls"]
+
+TASKS: dict[str, Callable[[], None]] = {
+    "jobs-runner": tasks.runner_heartbeat,
+    "email-dispatch": tasks.email_dispatch,
+    "email-dlq": tasks.email_dlq,
+    "retention": tasks.retention,
+}
 
 
 @dataclass(frozen=True)
 class JobSpec:
+    """A catalogued job and the function that does its work."""
+
     id: str
     func: Callable[[], None]
     interval: Callable[[Settings], float]
 
     def ttl(self, settings: Settings) -> float:
-        """Heartbeat TTL in force for this job.
-
-        `jobs-runner` uses JOB_HEARTBEAT_TTL_SECONDS itself; a job that runs
-        less often than that gets two intervals plus half the TTL, so a
-        leader change between two runs does not flap it down.
-        """
-        base = settings.job_heartbeat_ttl_seconds
-        if self.id == "jobs-runner":
-            return base
-        return max(base, 2 * self.interval(settings) + base / 2)
+        return JobDef(self.id, self.interval).ttl(settings)
 
 
-SCHEDULE: tuple[JobSpec, ...] = (
-    JobSpec("jobs-runner", tasks.runner_heartbeat, lambda s: s.job_heartbeat_interval_seconds),
-    JobSpec("email-dispatch", tasks.email_dispatch, lambda s: s.email_dispatch_interval_seconds),
-    JobSpec("email-dlq", tasks.email_dlq, lambda s: s.email_dlq_interval_seconds),
-    JobSpec("retention", tasks.retention, lambda s: RETENTION_INTERVAL_SECONDS),
+SCHEDULE: tuple[JobSpec, ...] = tuple(
+    JobSpec(job.id, TASKS[job.id], job.interval) for job in CATALOGUE if job.id in TASKS
 )
-
-
-def job_ttls(settings: Settings) -> dict[str, float]:
-    return {spec.id: spec.ttl(settings) for spec in SCHEDULE}
 
 
 def find(job_id: str) -> JobSpec | None:

@@ -11,7 +11,8 @@ import logging
 from flask import current_app, g
 
 from service.email import dispatch, outbox
-from service.jobstate.retention import prune_all
+
+from .retention import prune_all
 
 log = logging.getLogger(__name__)
 

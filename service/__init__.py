@@ -1,4 +1,9 @@
-"""Flask application factory: a list of init_app calls, no work at import."""
+"""Flask application factory: a plain list of init_app calls, no work at import.
+
+Every domain is wired the same way: its package's `init_app(app)` registers
+its blueprints (admin routes included), CLI group and metric providers.
+docs/ARCHITECTURE.md has the layers and what each may import.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,20 @@ from collections.abc import Mapping
 
 from flask import Flask
 
-from . import errors
-from .config import PROJECT_ROOT, ConfigError, Settings, load_settings
-from .db import engine_options, init_engine
-from .extensions import db, migrate
-from .observability import metrics as http_metrics
-from .observability import views as observability_views
+from . import (
+    audit,
+    billing,
+    circuits,
+    console,
+    email,
+    errors,
+    jobstate,
+    models,
+    observability,
+    webhooks,
+)
+from .config import ConfigError, Settings, load_settings
+from .db import engine_options
 from .observability.logging import configure_logging, report_config_error
 
 log = logging.getLogger(__name__)
@@ -26,34 +39,7 @@ def _configure(app: Flask, settings: Settings) -> None:
         SQLALCHEMY_TRACK_MODIFICATIONS=False,
         TESTING=settings.app_env == "test",
     )
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-
-
-def _init_database(app: Flask) -> None:
-    from . import models  # noqa: F401  (every table on db.metadata)
-
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
-    with app.app_context():
-        init_engine(db.engine)
-
-
-def _register_blueprints(app: Flask) -> None:
-    from . import audit, circuits, console, email, jobstate
-    from .admin.views import admin
-    from .jobstate import views as _jobstate_views  # noqa: F401  (routes on `admin`)
-    from .webhooks import init_app as init_webhooks
-    from .webhooks.views import webhooks
-
-    observability_views.init_app(app)
-    jobstate.init_app(app)
-    email.init_app(app)
-    circuits.init_app(app)
-    init_webhooks(app)
-    app.register_blueprint(webhooks)
-    audit.init_app(app)  # before `admin` is registered: its route is on it
-    app.register_blueprint(admin)
-    console.init_app(app)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's attribute
 
 
 def create_app_or_exit() -> Flask:
@@ -72,8 +58,16 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     configure_logging(settings)
     app = Flask(__name__)
     _configure(app, settings)
-    http_metrics.init_app(app)
+    # Plumbing first (request metrics, error pages, database, health and
+    # /metrics), then each domain.
+    observability.init_app(app)
     errors.init_app(app)
-    _init_database(app)
-    _register_blueprints(app)
+    models.init_app(app)
+    jobstate.init_app(app)
+    circuits.init_app(app)
+    email.init_app(app)
+    billing.init_app(app)
+    webhooks.init_app(app)
+    audit.init_app(app)
+    console.init_app(app)  # last: pages over every domain above
     return app

@@ -13,12 +13,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app
 from sqlalchemy import DateTime, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 
 from .config import Settings
@@ -155,3 +156,10 @@ def insert_if_absent(model: Any, conflict: list[str] | None = None, **values: An
         .returning(*primary_key)
     )
     return db.session.execute(statement).first() is not None
+
+
+def rows_changed(statement: Executable) -> int:
+    """Run an UPDATE or DELETE in the current session (caller commits); the
+    number of rows it matched. SQLAlchemy promises rowcount for these only."""
+    result = db.session.execute(statement)
+    return cast("CursorResult[Any]", result).rowcount

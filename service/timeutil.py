@@ -1,14 +1,20 @@
-"""UTC helpers: SQLite hands back naive datetimes, PostgreSQL aware ones."""
+"""UTC helpers: every datetime column is `UtcDateTime` (aware UTC on both
+backends); these normalise values that come from elsewhere."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
 def as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -20,6 +26,10 @@ def isoformat(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
+@overload
+def timestamp(value: datetime) -> float: ...
+@overload
+def timestamp(value: None) -> None: ...
 def timestamp(value: datetime | None) -> float | None:
     value = as_utc(value)
     return value.timestamp() if value else None

@@ -6,4 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import views as _views  # noqa: F401  (routes on `admin`)
+    from . import trail, views
+
+    app.register_blueprint(views.admin)
+    app.after_request(trail.after_admin_request)

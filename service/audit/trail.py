@@ -1,6 +1,7 @@
 """Record operator actions: a row in `audit_entry` and one log line each.
 
-The admin API's write routes wear `@audited(...)`; the console calls
+Every admin API write is recorded when it is answered (`after_admin_request`;
+views name their action with `service.admin.audited`); the console calls
 `record(...)` after the same domain function. Who acted comes from `g`
 (`actor_role`, `actor_source`), set by whichever front door let the request
 in, so the domain functions stay free of HTTP concerns.
@@ -10,15 +11,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import logging
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from flask import Response, g, has_request_context, request
+from flask import Response, current_app, g, has_request_context, request
 from sqlalchemy import func, select
 
+from ..admin import AUDIT_ATTRIBUTE
+from ..admin.views import URL_PREFIX
 from ..errors import ApiError
 from ..extensions import db
 from ..observability.metrics import REQUEST_ID_KEY
@@ -26,7 +27,6 @@ from ..timeutil import isoformat, utcnow
 from .models import AuditEntry
 
 log = logging.getLogger("service.audit")
-F = TypeVar("F", bound=Callable[..., Any])
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
 
 
@@ -75,35 +75,25 @@ def record(
     return entry
 
 
-def audited(action: str, target: str | None = None) -> Callable[[F], F]:
-    """Wrap an admin write view: record it with the status it answered.
+def after_admin_request(response: Response) -> Response:
+    """Record every answered admin write (app.after_request, see __init__).
 
-    `target` names the view argument that says what was acted on; a view
-    may leave more in `g.audit_detail` (a bulk action's filter and counts).
+    Its action is the name the view was marked with (`service.admin.audited`),
+    else the endpoint, so a write added without a mark is on record anyway.
+    Only requests that got past the token check: no actor, no entry.
     """
-
-    def decorator(view: F) -> F:
-        @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            what = str(kwargs[target]) if target and target in kwargs else None
-            try:
-                result = view(*args, **kwargs)
-            except ApiError as exc:
-                db.session.rollback()
-                record(action, what, exc.status, g.pop("audit_detail", None))
-                raise
-            record(action, what, _status(result), g.pop("audit_detail", None))
-            return result
-
-        return wrapper  # type: ignore[return-value]
-
-    return decorator
-
-
-def _status(result: Any) -> int:
-    if isinstance(result, tuple) and len(result) > 1 and isinstance(result[1], int):
-        return result[1]
-    return result.status_code if isinstance(result, Response) else 200
+    if request.method in ("GET", "HEAD", "OPTIONS") or "actor_role" not in g:
+        return response
+    if not request.path.startswith(URL_PREFIX) or request.endpoint is None:
+        return response
+    view = current_app.view_functions.get(request.endpoint)
+    action, target_arg = getattr(view, AUDIT_ATTRIBUTE, (request.endpoint, None))
+    view_args = request.view_args or {}
+    target = str(view_args[target_arg]) if target_arg in view_args else None
+    if response.status_code >= 400:
+        db.session.rollback()  # the failed unit of work must not block the record
+    record(action, target, response.status_code, g.pop("audit_detail", None))
+    return response
 
 
 def encode_cursor(entry_id: int) -> str:

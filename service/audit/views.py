@@ -1,12 +1,14 @@
-"""GET /v1/admin/audit: the trail, newest first (on the `admin` blueprint)."""
+"""GET /v1/admin/audit: the trail, newest first (its own admin blueprint)."""
 
 from __future__ import annotations
 
 from flask import Response, jsonify, request
 
-from ..admin.views import admin
+from ..admin import admin_blueprint
 from ..errors import ApiError
 from . import trail
+
+admin = admin_blueprint("audit_admin", __name__)
 
 
 @admin.get("/audit")

@@ -19,6 +19,7 @@ from .fields import dig, stripe_id, timestamp
 from .models import ChargeRefund, Customer, Invoice, Subscription
 
 M = TypeVar("M")
+Ranked = TypeVar("Ranked", Subscription, Invoice)
 SUBSCRIPTION_RANK = {"incomplete": 0, "canceled": 2, "incomplete_expired": 2}  # others 1
 INVOICE_RANK = {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3}
 
@@ -61,7 +62,7 @@ def subscription_period_end(obj: dict[str, Any]) -> int | None:
     return max((end for end in ends if end is not None), default=None)
 
 
-def _ranked_row(model: type[M], key: str, version: tuple[int, int]) -> tuple[M, bool]:
+def _ranked_row(model: type[Ranked], key: str, version: tuple[int, int]) -> tuple[Ranked, bool]:
     """The row to update, created if new, and whether `version` (event time,
     status rank) is not older than what is stored: events arrive out of order."""
     row = _locked(model, key)

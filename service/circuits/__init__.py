@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from flask import Flask
 from prometheus_client.core import GaugeMetricFamily
 
-from ..observability.collector import add_provider
+from ..observability.registry import add_provider
 
 
 def metric_families() -> Iterator[GaugeMetricFamily]:
@@ -24,8 +24,8 @@ def metric_families() -> Iterator[GaugeMetricFamily]:
 
 
 def init_app(app: Flask) -> None:
-    from . import cli
-    from . import views as _views  # noqa: F401  (routes on `admin`)
+    from . import cli, views
 
-    add_provider(app, metric_families)
+    app.register_blueprint(views.admin)
     app.cli.add_command(cli.circuits_cli)
+    add_provider(app, metric_families)

@@ -32,7 +32,7 @@ from sqlalchemy import Connection, and_, or_, select, update
 from ..db import conflict_insert
 from ..errors import ApiError
 from ..extensions import db
-from ..observability.logging import redact
+from ..redaction import error_text
 from ..timeutil import as_utc, isoformat, utcnow
 from .models import CLOSED, HALF_OPEN, OPEN, STATE_VALUES, Circuit
 
@@ -164,7 +164,7 @@ def record_failure(name: str, error: str | None = None) -> str:
         failures = was.consecutive_failures + 1
         values: dict[str, Any] = {
             "consecutive_failures": failures,
-            "last_error": redact(" ".join(error.split()))[:300] if error else None,
+            "last_error": error_text(error) if error else None,
             "updated_at": now,
         }
         # A failed trial re-opens; so does the Nth failure in a row. A failure

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from ..admin.views import admin
-from ..audit.trail import audited
+from ..admin import admin_blueprint, audited
 from . import breaker
+
+admin = admin_blueprint("circuits_admin", __name__)
 
 
 @admin.get("/circuits")

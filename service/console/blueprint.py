@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from ..extensions import csrf
 from . import session
@@ -23,7 +24,7 @@ READONLY_POSTS = frozenset({"console.sign_out"})
 
 
 @console.before_request
-def _gate() -> Response | None:
+def _gate() -> BaseResponse | None:
     g.actor_source = "console"
     if request.endpoint in PUBLIC:
         if request.method == "POST":

@@ -89,4 +89,5 @@ def replay_matching() -> Response:
         status=202,
         detail=lambda r: {**r, "filter": filters.as_args()},
     )
-    return redirect(url_for("console.dead_letters", **filters.as_args()), 303)
+    args: dict[str, Any] = filters.as_args()
+    return redirect(url_for("console.dead_letters", **args), 303)

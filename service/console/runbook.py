@@ -34,7 +34,7 @@ def sections() -> tuple[Section, ...]:
     if not RUNBOOK.is_file():
         return ()
     found: list[Section] = []
-    level, title, lines = 1, "", []
+    level, title, lines = 1, "", list[str]()
     for line in RUNBOOK.read_text(encoding="utf-8").splitlines():
         heading = re.match(r"^(#{1,4}) (.+)$", line)
         if heading:

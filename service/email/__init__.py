@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ..observability.collector import add_provider
+from ..observability.registry import add_provider
 
 
 def init_app(app: Flask) -> None:
-    from . import cli, dlq
-    from . import views as _views  # noqa: F401  (routes on `admin`)
+    from . import cli, dlq, views
 
-    add_provider(app, dlq.metric_families)
+    app.register_blueprint(views.admin)
     app.cli.add_command(cli.dlq_cli)
     app.cli.add_command(cli.email_cli)
+    add_provider(app, dlq.metric_families)

@@ -24,7 +24,7 @@ def _fail(exc: dlq.DlqError) -> None:
 @click.option("--template", help="Only this template.")
 @click.option("--limit", default=dlq.PAGE_SIZE, show_default=True, help="Rows per page.")
 @click.option("--cursor", help="Continue after a previous page.")
-def list_command(status: str | None, template: str | None, limit: int, cursor: str | None):
+def list_command(status: str | None, template: str | None, limit: int, cursor: str | None) -> None:
     """Dead letters, newest first."""
     try:
         rows, next_cursor = dlq.page(dlq.Filter.parse(status, template), limit, cursor)

@@ -26,7 +26,7 @@ from flask import current_app
 
 from ..circuits import breaker
 from ..extensions import db
-from ..observability.logging import redact
+from ..redaction import error_text
 from ..timeutil import utcnow
 from . import outbox, suppression
 from .backends import Backend, OutgoingEmail, SendError, backend_for
@@ -96,7 +96,7 @@ def _log(message: Claimed, outcome: Outcome) -> None:
         message.template,
         message.attempts + 1,
         outcome.status,
-        f" ({redact(outcome.error)[:200]})" if outcome.error else "",
+        f" ({error_text(outcome.error)})" if outcome.error else "",
         extra={"email_id": message.id, "template": message.template, "outcome": outcome.status},
     )
 

@@ -19,6 +19,7 @@ from typing import Any
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import Select, and_, func, or_, select, update
 
+from ..db import rows_changed
 from ..errors import ApiError
 from ..extensions import db
 from ..timeutil import isoformat, utcnow
@@ -271,12 +272,12 @@ def replay(message_id: int) -> Message:
     if message.status == QUEUED:
         return message  # already waiting to be sent: nothing to do
     now = utcnow()
-    requeued = db.session.execute(
+    requeued = rows_changed(
         update(Message)
         .where(Message.id == message_id, _replayable(now))
         .values(**_requeue(now))
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
     if not requeued:  # a worker is retrying it right now
         raise DlqError(409, "in_flight", f"Email {message_id} is being sent; try again shortly.")
@@ -288,12 +289,12 @@ def replay_matching(filters: Filter) -> dict[str, int]:
     """Requeue every match that is not in flight; commits."""
     now = utcnow()
     matching = and_(*filters.conditions(now), _replayable(now))
-    replayed = db.session.execute(
+    replayed = rows_changed(
         update(Message)
         .where(matching)
         .values(**_requeue(now))
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     in_flight = db.session.scalar(
         filters.where(select(func.count()).select_from(Message)).where(Message.claimed_until >= now)
     )

@@ -20,10 +20,10 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import and_, delete, or_, select, update
 
-from ..db import insert_if_absent
+from ..db import insert_if_absent, rows_changed
 from ..extensions import db
 from ..jobstate import counters
-from ..observability.logging import redact
+from ..redaction import error_text
 from ..timeutil import utcnow
 from . import suppression
 from .models import (
@@ -45,9 +45,6 @@ def claim_seconds() -> float:
     timeout is 10 s per operation), short enough that a dead worker's
     messages go out again within a minute."""
     return current_app.config["SETTINGS"].email_claim_seconds
-
-
-MAX_ERROR_LENGTH = 1000
 
 
 def enqueue(
@@ -147,7 +144,7 @@ def claim(status: str, limit: int, worker: str) -> list[Claimed]:
 
 def renew(message: Claimed, worker: str) -> bool:
     """Extend our claim before a send; False if another worker has it now."""
-    renewed = db.session.execute(
+    renewed = rows_changed(
         update(EmailMessage)
         .where(
             EmailMessage.id == message.id,
@@ -156,7 +153,7 @@ def renew(message: Claimed, worker: str) -> bool:
         )
         .values(claimed_until=utcnow() + timedelta(seconds=claim_seconds()))
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return renewed == 1
 
 
@@ -181,7 +178,7 @@ def record(message: Claimed, outcome: Outcome, worker: str, backend: str) -> boo
     settings = current_app.config["SETTINGS"]
     now = utcnow()
     number = message.attempts + 1
-    error = redact(outcome.error)[:MAX_ERROR_LENGTH] if outcome.error else None
+    error = error_text(outcome.error) if outcome.error else None
     values: dict[str, Any] = {
         "status": _new_status(outcome),
         "attempts": number,
@@ -200,7 +197,7 @@ def record(message: Claimed, outcome: Outcome, worker: str, backend: str) -> boo
         values.update(last_error=error, next_attempt_at=None)
     # Conditional on what we claimed: a late worker cannot overwrite an
     # outcome another worker already recorded.
-    updated = db.session.execute(
+    updated = rows_changed(
         update(EmailMessage)
         .where(
             EmailMessage.id == message.id,
@@ -209,7 +206,7 @@ def record(message: Claimed, outcome: Outcome, worker: str, backend: str) -> boo
         )
         .values(**values)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if updated != 1:
         db.session.rollback()
         log.warning(
@@ -245,12 +242,12 @@ def wake_pending() -> int:
     """The provider works again: retry the dead-letter queue now, not at its
     backoff (up to EMAIL_RETRY_MAX_SECONDS away). Commits."""
     now = utcnow()
-    woken = db.session.execute(
+    woken = rows_changed(
         update(EmailMessage)
         .where(EmailMessage.status == PENDING, EmailMessage.next_attempt_at > now)
         .values(next_attempt_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
     return woken
 
@@ -258,8 +255,8 @@ def wake_pending() -> int:
 def prune_sent(cutoff: datetime) -> int:
     """Delete delivered and skipped mail last touched before `cutoff` (caller
     commits). Dead letters stay until an operator replays them."""
-    return db.session.execute(
+    return rows_changed(
         delete(EmailMessage).where(
             EmailMessage.status.in_((DELIVERED, SKIPPED)), EmailMessage.updated_at < cutoff
         )
-    ).rowcount
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
-from ..db import insert_if_absent
+from ..db import insert_if_absent, rows_changed
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import Suppression
@@ -40,7 +40,4 @@ def suppress(address: str, reason: str, detail: str | None = None) -> bool:
 
 def unsuppress(address: str) -> bool:
     """Remove an address (caller commits); True if it was listed."""
-    result = db.session.execute(
-        delete(Suppression).where(Suppression.address == normalize(address))
-    )
-    return result.rowcount == 1
+    return rows_changed(delete(Suppression).where(Suppression.address == normalize(address))) == 1

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Response, g, jsonify, request, stream_with_context
 
-from ..admin.views import admin
-from ..audit.trail import audited
+from ..admin import admin_blueprint, audited
 from ..errors import ApiError
 from . import dlq
+
+admin = admin_blueprint("email_admin", __name__)
 
 CSV = "text/csv"
 

@@ -62,8 +62,8 @@ def metric_families() -> Iterator[CounterMetricFamily]:
         select(DurableCounter.name, DurableCounter.labels, DurableCounter.value)
     )
     by_name: dict[str, list[tuple[dict[str, str], float]]] = defaultdict(list)
-    for name, labels, amount in rows:
-        by_name[name].append((json.loads(labels), amount))
+    for name, labels_json, amount in rows:
+        by_name[name].append((json.loads(labels_json), amount))
     for name, (help_text, label_names) in FAMILIES.items():
         family = CounterMetricFamily(name.removesuffix("_total"), help_text, labels=label_names)
         for labels, amount in sorted(

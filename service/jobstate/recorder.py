@@ -13,12 +13,11 @@ from datetime import datetime
 
 from ..db import insert_if_absent
 from ..extensions import db
-from ..observability.logging import redact
+from ..redaction import error_text
 from ..timeutil import utcnow
 from . import counters
 from .models import JobRun, JobState
 
-MAX_ERROR_LENGTH = 300
 _REASON = re.compile(r"[^A-Za-z0-9_.:-]+")
 
 
@@ -40,13 +39,12 @@ def error_reason(exc: BaseException) -> str:
 
 
 def error_message(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}".strip()
-    return redact(" ".join(text.split()))[:MAX_ERROR_LENGTH]
+    return error_text(exc)
 
 
 def _state(job: str) -> JobState:
     insert_if_absent(JobState, name=job, consecutive_failures=0)
-    return db.session.get(JobState, job, populate_existing=True)
+    return db.session.get_one(JobState, job, populate_existing=True)
 
 
 def heartbeat(ctx: RunContext, now: datetime | None = None) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import select, update
 
+from ..db import rows_changed
 from ..errors import ApiError
 from ..extensions import db
 from ..timeutil import utcnow
@@ -36,15 +39,16 @@ def claim_pending(holder: str, limit: int = 10) -> list[JobRunRequest]:
     ).all()
     claimed = []
     for request_id in pending:
-        result = db.session.execute(
+        taken = rows_changed(
             update(JobRunRequest)
             .where(JobRunRequest.id == request_id, JobRunRequest.claimed_at.is_(None))
             .values(claimed_at=utcnow(), claimed_by=holder)
         )
-        if result.rowcount == 1:
+        if taken == 1:
             claimed.append(request_id)
     db.session.commit()
-    return [db.session.get(JobRunRequest, request_id) for request_id in claimed]
+    rows = (db.session.get(JobRunRequest, request_id) for request_id in claimed)
+    return [row for row in rows if row is not None]
 
 
 def finish(request_id: int, outcome: str) -> None:
@@ -54,3 +58,16 @@ def finish(request_id: int, outcome: str) -> None:
         .values(finished_at=utcnow(), outcome=outcome)
     )
     db.session.commit()
+
+
+def wait_for(request_id: int, wait_seconds: float, poll_seconds: float = 0.5) -> str | None:
+    """The request's outcome once the leader has run it; None if not within the wait."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        req = db.session.get(JobRunRequest, request_id, populate_existing=True)
+        db.session.commit()
+        if req is not None and req.finished_at is not None:
+            return req.outcome
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(poll_seconds)

@@ -13,15 +13,12 @@ from sqlalchemy import select
 from ..extensions import db
 from ..timeutil import as_utc, isoformat, timestamp, utcnow
 from . import counters
+from .catalogue import LEADER_LEASE, job_ttls
 from .models import JobState, Lease
-
-LEADER_LEASE = "scheduler"
 
 
 def expected_jobs() -> dict[str, float]:
-    """Job name -> TTL in force, from the schedule the worker runs."""
-    from jobs.schedule import job_ttls
-
+    """Job name -> TTL in force, from the catalogue the worker schedules."""
     return job_ttls(current_app.config["SETTINGS"])
 
 
@@ -59,7 +56,9 @@ def job_statuses() -> list[dict[str, Any]]:
 
 def leader() -> dict[str, Any] | None:
     lease = db.session.get(Lease, LEADER_LEASE)
-    if lease is None or lease.holder is None or as_utc(lease.expires_at) <= utcnow():
+    if lease is None or lease.holder is None or lease.expires_at is None:
+        return None
+    if as_utc(lease.expires_at) <= utcnow():
         return None
     return {
         "host": lease.host,

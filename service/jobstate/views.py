@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Response, jsonify, url_for
 
-from ..admin.views import admin
-from ..audit.trail import audited
+from ..admin import admin_blueprint, audited
 from . import requests as run_requests
 from .status import job_statuses, leader
+
+admin = admin_blueprint("jobs_admin", __name__)
 
 
 @admin.get("/jobs/status")
@@ -23,6 +24,6 @@ def run_job(name: str) -> tuple[Response, int]:
         "job": name,
         "request_id": req.id,
         "status": "requested",
-        "status_url": url_for("admin.jobs_status"),
+        "status_url": url_for("jobs_admin.jobs_status"),
     }
     return jsonify(body), 202

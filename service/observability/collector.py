@@ -3,7 +3,8 @@
 The worker serves no port: what it records (heartbeats, durable counters,
 DLQ sizes, breaker states) reaches Prometheus through the database and this
 collector, whichever Gunicorn worker answers the scrape. Domains register a
-provider with `add_provider(app, fn)`; a provider returns metric families.
+provider with `registry.add_provider(app, fn)`; a provider returns metric
+families.
 When the database cannot be read within the bound, the families are left out
 and `metrics_database_up` is 0.
 """
@@ -11,7 +12,7 @@ and `metrics_database_up` is 0.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 
 from flask import Flask
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -19,14 +20,11 @@ from sqlalchemy import text
 
 from ..db import run_bounded
 from ..extensions import db
+from .registry import add_provider, registry
 
-Provider = Callable[[], Iterable[Metric]]
+__all__ = ["DatabaseCollector", "add_provider"]
 SCRAPE_DB_TIMEOUT_SECONDS = 2.5
 log = logging.getLogger(__name__)
-
-
-def add_provider(app: Flask, provider: Provider) -> None:
-    app.extensions.setdefault("db_metric_providers", []).append(provider)
 
 
 class DatabaseCollector:
@@ -37,7 +35,7 @@ class DatabaseCollector:
         # Even with no provider, "up" must mean the database answered.
         db.session.execute(text("SELECT 1"))
         families: list[Metric] = []
-        for provider in self.app.extensions.get("db_metric_providers", []):
+        for provider in registry(self.app).providers:
             families.extend(provider())
         return families
 

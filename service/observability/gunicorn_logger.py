@@ -6,7 +6,7 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from .logging import redact, redact_query
+from ..redaction import redact, redact_query
 
 
 def _header(headers: Any, name: str) -> str | None:

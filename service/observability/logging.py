@@ -8,7 +8,6 @@ line any process writes, tracebacks included (they travel in `exc_info`).
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from typing import Any
 
@@ -16,37 +15,10 @@ from flask import has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
 from ..config import Settings
+from ..redaction import redact, set_secrets
 from .metrics import REQUEST_ID_KEY
 
-REDACTED = "[REDACTED]"
-_secrets: tuple[str, ...] = ()
-# (marker, pattern, replacement): a pattern runs only when its marker (lower
-# case) is in the line. Every log line passes through here, and the URL
-# pattern backtracks over each run of word characters; the cheap substring
-# test skips it on the vast majority of lines.
-_PATTERNS = (
-    # token=... in query strings, Authorization headers, URL passwords
-    ("token=", re.compile(r"(?i)([?&;\s\"']token=)[^&\s\"';]+"), r"\1" + REDACTED),
-    ("bearer", re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1" + REDACTED),
-    ("://", re.compile(r"([A-Za-z][\w+.-]*://[^:/?#\s@]+:)[^@/\s]+(@)"), r"\1" + REDACTED + r"\2"),
-)
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
-
-
-def redact(text: str) -> str:
-    for secret in _secrets:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    lowered = text.lower()
-    for marker, pattern, replacement in _PATTERNS:
-        if marker in lowered:
-            text = pattern.sub(replacement, text)
-    return text
-
-
-def redact_query(query: str) -> str:
-    """`a=1&token=abc` -> `a=1&token=[REDACTED]` (the access log's query part)."""
-    return redact("?" + query)[1:] if query else query
 
 
 class RequestIdFilter(logging.Filter):
@@ -85,9 +57,7 @@ def _formatter_class(settings: Settings) -> type[logging.Formatter]:
 
 
 def _set_secrets(settings: Settings) -> None:
-    global _secrets
-    # Longest first, so a secret containing another is replaced whole.
-    _secrets = tuple(sorted(set(settings.secrets), key=len, reverse=True))
+    set_secrets(settings.secrets)
 
 
 def _log_uncaught(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
@@ -19,6 +19,7 @@ from ..auth import token_required
 from ..db import DatabaseTimeout, run_bounded
 from ..extensions import db
 from .collector import DatabaseCollector
+from .registry import registry
 
 READY_DB_TIMEOUT_SECONDS = 1.5
 log = logging.getLogger(__name__)
@@ -26,16 +27,11 @@ health = Blueprint("health", __name__)
 metrics = Blueprint("metrics", __name__)
 
 
-def _jobs_readiness() -> dict[str, Any]:
-    reader = current_app.extensions.get("jobs_readiness")
-    return reader() if reader else {"ok": False, "jobs": {}}
-
-
-def _probe() -> tuple[float, dict[str, Any]]:
+def _probe() -> tuple[float, dict[str, dict[str, Any]]]:
     started = time.perf_counter()
     db.session.execute(text("SELECT 1"))
     latency_ms = round((time.perf_counter() - started) * 1000, 2)
-    return latency_ms, _jobs_readiness()
+    return latency_ms, {part.key: part.read() for part in registry(current_app).readiness}
 
 
 @health.get("/healthz")
@@ -54,22 +50,23 @@ def readiness_report() -> tuple[dict[str, Any], int]:
     settings = current_app.config["SETTINGS"]
     build = {"version": settings.build_version, "commit": settings.build_commit}
     try:
-        latency_ms, jobs = run_bounded(_probe, READY_DB_TIMEOUT_SECONDS)
+        latency_ms, parts = run_bounded(_probe, READY_DB_TIMEOUT_SECONDS)
     except Exception as exc:
         reason = "timeout" if isinstance(exc, DatabaseTimeout) else "unavailable"
         log.warning("readiness: database check failed (%s: %s)", reason, type(exc).__name__)
         body = {
             "status": "fail",
             "database": {"ok": False, "error": reason},
-            "jobs": {"ok": False, "jobs": {}},
+            **{part.key: part.unavailable for part in registry(current_app).readiness},
             "build": build,
         }
         return body, 503
-    status = "ok" if jobs["ok"] else "degraded"
+    # Nothing registered (no job catalogue) is not ready either.
+    ready = bool(parts) and all(part["ok"] for part in parts.values())
     body = {
-        "status": status,
+        "status": "ok" if ready else "degraded",
         "database": {"ok": True, "latency_ms": latency_ms},
-        "jobs": jobs,
+        **parts,
         "build": build,
     }
     return body, 200
@@ -95,22 +92,15 @@ def _scrape() -> _Scrape:
     return _Scrape(process_metrics, current_app.extensions["db_collector"])
 
 
-def add_primer(app: Flask, primer: Callable[[], None]) -> None:
-    """Register a function that creates a domain's label values at 0.
-
-    Primers run when /metrics is served, so only the web tier creates
-    per-process series: run at app creation they would also run in the
-    worker and release processes, which must not write multiprocess files.
-    """
-    app.extensions.setdefault("metric_primers", []).append(primer)
-
-
 @metrics.get("/metrics")
 @token_required("METRICS_TOKEN", "metrics")
 def metrics_endpoint() -> Response:
-    for primer in current_app.extensions.get("metric_primers", ()):
+    # Primers run here, not at app creation, so only the web tier creates
+    # per-process series: the worker and release processes must not write
+    # multiprocess files.
+    for primer in registry(current_app).primers:
         primer()
-    body = generate_latest(_scrape())  # type: ignore[arg-type]
+    body = generate_latest(_scrape())
     return Response(body, content_type=CONTENT_TYPE_LATEST)
 
 

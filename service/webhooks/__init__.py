@@ -1,11 +1,15 @@
-"""Stripe webhooks: verification, storage, application to billing state."""
+"""Stripe webhooks: verification, storage, application to billing state, and
+the mail each event causes."""
 
 from flask import Flask
 
+from ..observability.registry import add_primer
+
 
 def init_app(app: Flask) -> None:
-    from ..observability.views import add_primer
-    from . import cli, metrics
+    from . import cli, metrics, views
 
-    add_primer(app, metrics.prime)
+    app.register_blueprint(views.webhooks)
+    app.register_blueprint(views.admin)
     app.cli.add_command(cli.webhooks_cli)
+    add_primer(app, metrics.prime)

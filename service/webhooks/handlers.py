@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..billing import customers, notices, state
+from ..billing import customers, state
 from ..billing.fields import (
     Field,
     amount,
@@ -30,6 +30,7 @@ from ..billing.fields import (
     text,
     timestamp,
 )
+from . import notices
 from .event import StripeEvent
 from .outcomes import payload_mismatch
 

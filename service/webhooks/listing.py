@@ -27,7 +27,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         stamp, event_id = json.loads(raw)
-        return as_utc(datetime.fromisoformat(stamp)), str(event_id)  # type: ignore[return-value]
+        return as_utc(datetime.fromisoformat(stamp)), str(event_id)
     except (ValueError, TypeError, binascii.Error):
         raise ApiError(400, "invalid_cursor", "The cursor is not one this API gave out.") from None
 

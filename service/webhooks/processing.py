@@ -28,7 +28,7 @@ from ..billing import customers
 from ..billing.stripe_api import RemoteCustomer
 from ..db import DatabaseTimeout, conflict_insert
 from ..extensions import db
-from ..observability.logging import redact
+from ..redaction import error_text
 from ..timeutil import utcnow
 from . import handlers
 from .event import StripeEvent
@@ -44,7 +44,6 @@ DATABASE_UNAVAILABLE = (
     DisconnectionError,
     PoolTimeout,
 )
-ERROR_MAX_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ def describe_error(exc: BaseException) -> str:
     # A database error's own text, without SQLAlchemy's statement and
     # parameters (customer data) appended.
     cause = exc.orig if isinstance(exc, StatementError) and exc.orig is not None else exc
-    return redact(f"{type(cause).__name__}: {cause}")[:ERROR_MAX_CHARS]
+    return error_text(cause)
 
 
 def record_failure(event: StripeEvent, digest: str, exc: BaseException) -> Outcome:
@@ -122,8 +121,8 @@ def _claim(event: StripeEvent, digest: str, status: str) -> bool:
     statement = _insert().values(**_row_values(event, digest, status, utcnow()))
     # RETURNING, not rowcount: SQLAlchemy only promises rowcount for UPDATE
     # and DELETE (with psycopg an INSERT reports -1).
-    statement = statement.on_conflict_do_nothing(index_elements=["id"]).returning(WebhookEvent.id)
-    return db.session.execute(statement).first() is not None
+    returning = statement.on_conflict_do_nothing(index_elements=["id"]).returning(WebhookEvent.id)
+    return db.session.execute(returning).first() is not None
 
 
 def _take_over_failed(event: StripeEvent, digest: str, status: str) -> bool:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 
-from ..extensions import db
+from ..db import rows_changed
 from ..timeutil import utcnow
 from .models import IGNORED, PROCESSED, WebhookEvent
 
@@ -21,8 +21,8 @@ def prune_webhook_events(cutoff: datetime) -> int:
     Failed ones stay until someone reprocesses them.
     """
     cutoff = min(cutoff, utcnow() - MIN_KEEP)
-    return db.session.execute(
+    return rows_changed(
         delete(WebhookEvent).where(
             WebhookEvent.status.in_((PROCESSED, IGNORED)), WebhookEvent.received_at < cutoff
         )
-    ).rowcount
+    )

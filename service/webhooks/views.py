@@ -6,8 +6,7 @@ import logging
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from ..admin.views import admin
-from ..audit.trail import audited
+from ..admin import admin_blueprint, audited
 from ..errors import ApiError
 from ..extensions import db
 from . import listing, metrics
@@ -15,6 +14,8 @@ from .models import WebhookEvent
 from .outcomes import FAILED, PROCESSING_ERROR, WebhookError
 from .receive import apply_bounded, verified_event
 from .reprocess import reprocess_failed, reprocess_known, tally
+
+admin = admin_blueprint("webhooks_admin", __name__)
 
 log = logging.getLogger(__name__)
 webhooks = Blueprint("webhooks", __name__, url_prefix="/v1/webhooks")
@@ -72,7 +73,7 @@ def show_webhook_event(event_id: str) -> Response:
 @audited("webhooks.reprocess", target="event_id")
 def reprocess_webhook_event(event_id: str) -> Response:
     outcome = reprocess_known(event_id)
-    row = db.session.get(WebhookEvent, event_id, populate_existing=True)
+    row = db.session.get_one(WebhookEvent, event_id, populate_existing=True)
     return jsonify({"result": outcome.result, "event": listing.summary(row)})
 
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from jobs.retention import prune_all
 from service.email.models import EmailAttempt, EmailMessage
 from service.extensions import db
-from service.jobstate.retention import prune_all
 from service.timeutil import utcnow
 from tests.email.helpers import attempt_rows, queue, statuses
 

@@ -125,10 +125,12 @@ def test_job_metric_families_come_from_the_database(app, client):
     assert sample_value(text, "job_runner_up", job="jobs-runner") == 1
 
 
-def test_cli_runs_a_job_here_when_no_worker_leads(app):
+def test_flask_jobs_run_asks_the_leader_and_points_to_the_worker_without_one(app):
     result = app.test_cli_runner().invoke(args=["jobs", "run", "retention"])
-    assert result.exit_code == 0, result.output
-    assert "retention: success" in result.output
+    assert result.exit_code == 1, result.output
+    assert "python jobs_main.py run retention" in result.output
+    with app.app_context():  # nothing was requested that no worker would serve
+        assert db.session.query(JobRunRequest).count() == 0
     status = app.test_cli_runner().invoke(args=["jobs", "status"])
     assert '"job": "retention"' in status.output
     bad = app.test_cli_runner().invoke(args=["jobs", "run", "nope"])

@@ -2,7 +2,8 @@ import json
 import logging
 
 from service.config import load_settings
-from service.observability.logging import JsonLogFormatter, configure_logging, redact, redact_query
+from service.observability.logging import JsonLogFormatter, configure_logging
+from service.redaction import redact, redact_query
 
 
 def _record(msg, *args, exc_info=None):

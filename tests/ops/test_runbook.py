@@ -86,6 +86,14 @@ class Resolver:
             return None if words[3] in self.jobs else f"{text}: no job {words[3]}"
         return None
 
+    def worker_cli(self, text: str) -> str | None:
+        words = text.split()[2:]
+        if not words:
+            return None
+        if words[0] != "run" or len(words) < 2:
+            return f"{text}: the worker's entry point takes `run NAME`"
+        return None if words[1] in self.jobs | {"NAME"} else f"{text}: no job {words[1]}"
+
     def selector(self, metric: str, matchers: str) -> str | None:
         if metric not in self.metrics:
             return f"no metric {metric}"
@@ -127,6 +135,7 @@ class Resolver:
         checks = [
             (r"\d+", lambda t: None),
             (r"flask( \S+)*", self.cli),
+            (r"python jobs_main\.py( \S+)*", self.worker_cli),
             (r"((GET|POST) )?/\S*", self.path),
             (r"[A-Z][A-Z0-9_]{2,}(=\S+)?", self.setting),
             (r"[A-Z]+[a-z]+[A-Za-z0-9]*|HTTP\w+", self.alert),
@@ -212,6 +221,7 @@ def test_the_resolver_rejects_names_that_do_not_exist(service_names):
 `job_runer_up` `job_runner_up{job="jobs-runer"}` `http_5xx_total{route="/x"}` `degradd`
 `/v1/admin/jobz/status` `GET /v1/admin/jobs/<name>/run` `flask jobs restart` `flask jobz status`
 `flask jobs run email-send` `JOB_HEARTBEAT_TTL` `JobHeartbeatStal` `database.okay` `email-send`
+`python jobs_main.py run email-send` `python jobs_main.py start`
 `time() - job_last_heartbeat_timestmp` `render_alert.py`
 ```promql
 rate(http_5xx_totl[5m])
@@ -222,7 +232,7 @@ curl https://api.example.com/v1/admin/jobs/stat
 ```
 """
     problems = _problems(resolver, invented)
-    assert len(problems) == 17, "\n".join(problems)
+    assert len(problems) == 19, "\n".join(problems)
 
 
 def test_the_runbook_covers_every_alert_and_the_operator_tools():
@@ -232,6 +242,7 @@ def test_the_runbook_covers_every_alert_and_the_operator_tools():
     for needed in (
         "`flask jobs status`",
         "`flask jobs run email-dlq`",
+        "`python jobs_main.py run NAME`",
         "`POST /v1/admin/jobs/<name>/run`",
         "`GET /v1/admin/jobs/status`",
         "`metrics_database_up`",

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from jobs.retention import prune_all
 from service.extensions import db
-from service.jobstate.retention import prune_all
 from service.timeutil import utcnow
 from service.webhooks.models import WebhookEvent
 

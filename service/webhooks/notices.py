@@ -1,4 +1,8 @@
-"""The emails billing events cause: template contexts, queued in the outbox.
+"""What mail a Stripe event causes: template contexts, queued in the outbox.
+
+Decided here, in webhooks, so billing stays plain state and reaches email
+through nobody: webhooks applies an event to billing state, then queues the
+mail it causes (see handlers.py), both in the event's transaction.
 
 Contexts carry everything a template shows, so rendering never goes back to
 the database or to Stripe: amounts in minor units with their currency,
@@ -9,11 +13,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..billing.customers import Recipient
+from ..billing.fields import amount, dig, flag, timestamp
+from ..billing.state import (
+    as_datetime,
+    invoice_subscription,
+    newest_refund,
+    subscription_period_end,
+)
 from ..email import outbox
 from ..timeutil import isoformat
-from .customers import Recipient
-from .fields import amount, dig, flag, timestamp
-from .state import as_datetime, invoice_subscription, newest_refund, subscription_period_end
 
 RECEIPT, PAYMENT_FAILED, SUBSCRIPTION_CANCELED, TRIAL_ENDING, REFUND_ISSUED = (
     "receipt",

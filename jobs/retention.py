@@ -1,0 +1,29 @@
+"""The `retention` job assembled from each domain's own prune function.
+
+Each domain knows what of its history may go (and what must stay: dead
+letters, failed webhook events); the job only picks the cutoff, calls each
+one and commits once. Assembling it here, in the worker, keeps the domains
+from importing one another for it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from service.email.outbox import prune_sent
+from service.extensions import db
+from service.jobstate.history import prune_job_history
+from service.timeutil import utcnow
+from service.webhooks.retention import prune_webhook_events
+
+
+def prune_all(retention_days: int) -> dict[str, int]:
+    """Delete what is older than the retention age, domain by domain; one commit."""
+    cutoff = utcnow() - timedelta(days=retention_days)
+    pruned = {
+        "job_history": prune_job_history(cutoff),
+        "email": prune_sent(cutoff),
+        "webhook_events": prune_webhook_events(cutoff),
+    }
+    db.session.commit()
+    return pruned
