@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -83,7 +85,13 @@ def sign_in(driver, base: str, token: str) -> None:
 
 
 def text(driver, element_id: str) -> str:
-    return driver.find_element(By.ID, element_id).text
+    """The element's text; read again if the page was replaced under it."""
+    for _ in range(50):
+        try:
+            return driver.find_element(By.ID, element_id).text
+        except StaleElementReferenceException:
+            time.sleep(0.1)
+    raise AssertionError(f"#{element_id} kept going stale")
 
 
 def flash(driver) -> str:
