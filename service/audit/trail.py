@@ -89,6 +89,8 @@ def after_admin_request(response: Response) -> Response:
     view = current_app.view_functions.get(request.endpoint)
     action, target_arg = getattr(view, AUDIT_ATTRIBUTE, (request.endpoint, None))
     view_args = request.view_args or {}
+    if target_arg is None and len(view_args) == 1:  # unmarked: its one argument
+        target_arg = next(iter(view_args))
     target = str(view_args[target_arg]) if target_arg in view_args else None
     if response.status_code >= 400:
         db.session.rollback()  # the failed unit of work must not block the record

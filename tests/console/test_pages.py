@@ -266,3 +266,22 @@ def test_audit_lines_are_one_json_object_in_production(make_app, capfd):
     lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if "audit" in line]
     assert lines and lines[-1]["audit"]["action"] == "circuits.reset"
     assert ADMIN_TOKEN not in json.dumps(lines)
+
+
+def test_an_admin_write_without_a_mark_is_recorded_under_its_endpoint(make_app):
+    from flask import jsonify
+
+    from service.admin import admin_blueprint
+
+    app = make_app(**TOKENS)
+    extra = admin_blueprint("extra_admin", __name__)
+    extra.add_url_rule(
+        "/extra/<name>", "poke", lambda name: (jsonify(ok=True), 202), methods=["DELETE"]
+    )
+    app.register_blueprint(extra)
+    client = app.test_client()
+    assert client.delete("/v1/admin/extra/x", headers=BEARER).status_code == 202
+    assert client.delete("/v1/admin/extra/x").status_code == 401  # no actor: not an action
+    assert [(e.action, e.target, e.status) for e in _audit(app)] == [
+        ("extra_admin.poke", None, 202)
+    ]
