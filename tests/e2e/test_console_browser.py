@@ -175,6 +175,8 @@ def test_operator_fixes_an_smtp_outage_from_the_console(
         with app.app_context():
             wait_until(lambda: set(statuses().values()) == {"delivered"}, 10, message="all sent")
             card = {"brand": "visa", "last4": "4242", "exp_month": 4, "exp_year": 2031}
+            for status in ("processed", "ignored", "processed"):
+                store_event(status)
             event_id = store_event("failed", payment_method_details={"card": card})
 
         browser.get(f"{base}/console/webhook-events")
