@@ -31,6 +31,10 @@ def _gate() -> BaseResponse | None:
             csrf.protect()
         return None
     role = session.current_role()
+    if role is None and request.method == "GET" and _cross_site():
+        # A link from a chat or a pager: the browser withheld the SameSite=Strict
+        # cookie. Reload once from this page (same-site) so it is sent.
+        return Response(render_template("console/reload.html"), content_type="text/html")
     if role is None:
         return redirect(url_for("console.sign_in", next=request.full_path.rstrip("?")))
     g.actor_role = role
@@ -39,6 +43,10 @@ def _gate() -> BaseResponse | None:
             return _error_page(403, "Read-only session", "This session may look, not change.")
         csrf.protect()
     return None
+
+
+def _cross_site() -> bool:
+    return request.headers.get("Sec-Fetch-Site") == "cross-site"
 
 
 @console.after_request

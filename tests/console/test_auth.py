@@ -199,3 +199,17 @@ def test_pages_are_not_cached_and_run_no_script(make_app):
     assert "<script" not in response.text
     with client.get("/console/static/console.css") as css:
         assert css.status_code == 200 and "text/css" in css.content_type
+
+
+def test_a_link_from_another_site_reloads_once_to_send_the_strict_cookie(make_app):
+    client = make_app(**TOKENS).test_client()
+    sign_in(client, ADMIN_TOKEN)
+    # The browser withholds a SameSite=Strict cookie on a cross-site navigation.
+    fresh = make_app(**TOKENS).test_client()
+    response = fresh.get("/console/jobs", headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 200
+    assert '<meta http-equiv="refresh" content="0">' in response.text
+    assert "Set-Cookie" not in response.headers  # the session it has is left alone
+    same_site = fresh.get("/console/jobs", headers={"Sec-Fetch-Site": "same-origin"})
+    assert same_site.status_code == 302  # the reload itself: no cookie, so sign in
+    assert fresh.post("/console/jobs/email-dlq/run").status_code == 302  # never for a POST

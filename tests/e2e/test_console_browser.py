@@ -210,6 +210,12 @@ def test_operator_fixes_an_smtp_outage_from_the_console(
         )
         assert forged.status_code == 400
 
+        # A link from another site (a pager, a chat): the page opens, signed in.
+        link = f"<a id='go' href='{base}/console/jobs'>jobs</a>"
+        browser.get(f"data:text/html,{link}")
+        browser.find_element(By.ID, "go").click()
+        wait_until(lambda: browser.find_elements(By.ID, "jobs"), 10, message="the jobs page")
+
         browser.find_element(By.ID, "sign-out").click()
         for page in PAGES:
             browser.get(f"{base}{page}")
