@@ -147,13 +147,16 @@ def _pages(url: str) -> dict[str, str]:
             "SELECT min(id) FROM email_message WHERE status IN ('pending', 'dead')"
         ).fetchone()[0]  # type: ignore[index]
         detail = conn.execute("SELECT min(message_id) FROM email_attempt").fetchone()[0]  # type: ignore[index]
-    from service.email.dlq import encode_cursor
+    from service.email.dlq import KEY
+    from service.email.models import EmailMessage
+    from service.paging import encode_cursor
 
+    last_page = encode_cursor(EmailMessage(id=oldest + 30), KEY)
     return {
         "overview": "/console/",
         "dead letters, first page (50)": "/console/dead-letters",
         "dead letters, 200 a page": "/console/dead-letters?limit=200",
-        "dead letters, last page": f"/console/dead-letters?cursor={encode_cursor(oldest + 30)}",
+        "dead letters, last page": f"/console/dead-letters?cursor={last_page}",
         "filter status + template": "/console/dead-letters?status=dead&template=receipt",
         "filter recipient": "/console/dead-letters?recipient=customer42%40example.com",
         "filter error text (rare)": "/console/dead-letters?error=no+such+text",

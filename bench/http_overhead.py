@@ -23,9 +23,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from devkit.processes import cpu_seconds
+
 from . import loadgen, stats
 from .results import Outcome, Row
-from .server import Server, cpu_seconds
+from .server import Server
 
 TARGET_RATIO = 0.90
 INSTRUMENTED, BASELINE = "wsgi:app", "bench.wsgi_baseline:app"

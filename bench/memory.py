@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from devkit.processes import rss_kib
+
 from . import loadgen, stats
 from .results import Outcome, Row
-from .server import Server, rss_kib, serving
+from .server import Server, serving
 
 TARGET_RATIO = 1.10
 REQUESTS = 5000

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,11 +18,14 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from devkit.processes import child_pids, free_port, procfile_argv
+
 ROOT = Path(__file__).resolve().parent.parent
 # Throwaway tokens for loopback-only servers that live for one run.
 METRICS_TOKEN = "bench-metrics-token-3c9e1a"  # noqa: S105
 ADMIN_TOKEN = "bench-admin-token-b04d27"  # noqa: S105
-# SPEC.md's variables and Gunicorn's: a developer's shell must not leak in.
+# The service's variables (README's configuration table) and Gunicorn's:
+# a developer's shell must not leak in.
 _CLEARED_PREFIXES = (
     "APP_",
     "DATABASE_",
@@ -39,20 +40,6 @@ _CLEARED_PREFIXES = (
     "GUNICORN_",
 )
 _CLEARED = ("PORT", "PROMETHEUS_MULTIPROC_DIR", "WEB_CONCURRENCY", "LOG_LEVEL", "LOG_FORMAT")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def procfile_argv(process_type: str) -> list[str]:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        name, sep, command = line.partition(":")
-        if sep and name.strip() == process_type:
-            return shlex.split(command.strip())
-    raise LookupError(f"no {process_type!r} line in the Procfile")
 
 
 def web_argv(app_spec: str, port: int) -> list[str]:
@@ -164,40 +151,6 @@ class Server:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(timeout=5)
         self._log.close()
-
-
-def child_pids(parent: int) -> set[int]:
-    children = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == parent:
-            children.add(int(entry))
-    return children
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time these processes have used, from /proc/<pid>/stat."""
-    ticks = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def rss_kib(pid: int) -> int:
-    """VmRSS of a process, in KiB, from /proc/<pid>/status."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise LookupError(f"no VmRSS for pid {pid}")
 
 
 @contextlib.contextmanager

@@ -11,26 +11,22 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 from datetime import timedelta
 
 from sqlalchemy import or_, update
 
 from service.db import insert_if_absent, rows_changed
 from service.extensions import db
+from service.ids import new_instance_id
 from service.jobstate.catalogue import LEADER_LEASE
 from service.jobstate.models import Lease
-from service.timeutil import as_utc, utcnow
-
-
-def new_holder_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+from service.timeutil import utcnow
 
 
 class Leadership:
     def __init__(self, lease_seconds: float, holder: str | None = None) -> None:
         self.lease_seconds = lease_seconds
-        self.holder = holder or new_holder_id()
+        self.holder = holder or new_instance_id()
         self.token: int | None = None
 
     def _ensure_row(self) -> None:
@@ -85,7 +81,7 @@ class Leadership:
             and lease.holder == self.holder
             and lease.token == self.token
             and lease.expires_at is not None
-            and as_utc(lease.expires_at) > utcnow()
+            and lease.expires_at > utcnow()
         )
 
     def release(self) -> None:

@@ -1,4 +1,4 @@
-"""Bearer-token checks shared by /metrics and the admin API (SPEC.md rules)."""
+"""Bearer-token checks shared by /metrics and the admin API (rules: README, "Configuration")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Settings read from the environment once, validated, and frozen.
 
-Every variable SPEC.md lists is read here and nowhere else. A bad value stops
+Every variable in README's configuration table is read here and nowhere else. A bad value stops
 start-up with a `ConfigError` naming the variable, so a misconfigured dyno
 fails at boot instead of at the first request.
 """
@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 ENVIRONMENTS = ("development", "test", "production")
 EMAIL_BACKENDS = ("console", "smtp", "sendgrid")
@@ -70,7 +70,7 @@ class Settings:
         return self.app_env == "production"
 
     def token_required(self, configured: str | None) -> bool:
-        """SPEC: a token is required in production, and whenever it is set."""
+        """A token is required in production, and whenever it is set (README)."""
         return self.is_production or configured is not None
 
     def __repr__(self) -> str:  # never print tokens, even in a debugger
@@ -149,18 +149,7 @@ def _check_email(env: Mapping[str, str], backend: str, app_env: str) -> None:
         url = _get(env, "SMTP_URL")
         if url is None:
             raise ConfigError("SMTP_URL", "is required when EMAIL_BACKEND=smtp")
-        parts = urlsplit(url)
-        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ConfigError(
-                "SMTP_URL", "must look like smtp://user:pass@host:port or smtps://..."
-            )
-        try:
-            _ = parts.port
-            timeout = float(dict(parse_qsl(parts.query)).get("timeout", "10"))
-        except ValueError:
-            raise ConfigError("SMTP_URL", "has a bad port or ?timeout= value") from None
-        if timeout <= 0:
-            raise ConfigError("SMTP_URL", "?timeout= must be greater than 0")
+        SmtpTarget.parse(url)  # raises ConfigError naming SMTP_URL
     if backend == "sendgrid" and _get(env, "SENDGRID_API_KEY") is None:
         raise ConfigError("SENDGRID_API_KEY", "is required when EMAIL_BACKEND=sendgrid")
 
@@ -168,7 +157,7 @@ def _check_email(env: Mapping[str, str], backend: str, app_env: str) -> None:
 def load_settings(
     environ: Mapping[str, str] | None = None, overrides: Mapping[str, object] | None = None
 ) -> Settings:
-    """Read SPEC.md's variables from `environ` (default os.environ) plus overrides."""
+    """Read the service's variables from `environ` (default os.environ) plus overrides."""
     env: dict[str, str] = dict(os.environ if environ is None else environ)
     env.update({k: str(v) for k, v in (overrides or {}).items() if v is not None})
 
@@ -239,3 +228,54 @@ def load_settings(
         *webhook_secrets,
     )
     return replace(settings, secrets=tuple(s for s in secret_values if s and len(s) >= 4))
+
+
+# --- SMTP_URL: the one parser (validation at start-up, and the smtp backend) ---
+
+SMTP_DEFAULT_TIMEOUT_SECONDS = 10.0
+_TRUE = ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    """Where and how the smtp backend connects, from SMTP_URL.
+
+    `smtp://user:pass@host:port` (plain, `?starttls=true` to upgrade),
+    `smtps://...` for implicit TLS; `?timeout=SECONDS` per socket operation
+    (default 10). User and password are percent-decoded.
+    """
+
+    host: str
+    port: int
+    implicit_tls: bool = False
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
+    timeout: float = SMTP_DEFAULT_TIMEOUT_SECONDS
+
+    @classmethod
+    def parse(cls, url: str) -> SmtpTarget:
+        """Raise ConfigError("SMTP_URL", ...) on a URL the backend could not use."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ConfigError(
+                "SMTP_URL", "must look like smtp://user:pass@host:port or smtps://..."
+            )
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        try:
+            port = parts.port
+            timeout = float(query.get("timeout", SMTP_DEFAULT_TIMEOUT_SECONDS))
+        except ValueError:
+            raise ConfigError("SMTP_URL", "has a bad port or ?timeout= value") from None
+        if not timeout > 0:
+            raise ConfigError("SMTP_URL", "?timeout= must be greater than 0")
+        implicit = parts.scheme == "smtps"
+        return cls(
+            host=parts.hostname,
+            port=port or (465 if implicit else 25),
+            implicit_tls=implicit,
+            starttls=query.get("starttls", "").lower() in _TRUE,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            timeout=timeout,
+        )

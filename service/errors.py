@@ -12,7 +12,8 @@ log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    """An error a view raises on purpose; rendered as SPEC.md's error body."""
+    """An error a view raises on purpose; rendered as the one JSON error body
+    (`{"error": {"code", "message"}}`, README's "Endpoints")."""
 
     def __init__(
         self, status: int, code: str, message: str, headers: dict[str, str] | None = None

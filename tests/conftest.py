@@ -83,7 +83,8 @@ def _clean(engine: Engine) -> None:
 
 @pytest.fixture
 def make_app(migrated: str, cleaner: Engine) -> Iterator[Callable[..., Flask]]:
-    """Build an app with overrides (SPEC variable names); rows deleted after the test."""
+    """Build an app with overrides (variable names as in README's configuration
+    table); rows deleted after the test."""
     apps: list[Flask] = []
 
     def factory(**overrides: object) -> Flask:

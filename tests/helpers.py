@@ -17,6 +17,10 @@ from pathlib import Path
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from devkit.processes import child_pids, free_port, procfile_command
+
+__all__ = ["child_pids", "free_port", "procfile_command"]  # shared with bench/ (devkit/)
+
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_VARIABLES = (
     "APP_ENV",
@@ -49,20 +53,6 @@ SPEC_VARIABLES = (
     "WEB_CONCURRENCY",
     "ADMIN_READONLY_TOKEN",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def procfile_command(process_type: str) -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        name, sep, command = line.partition(":")
-        if sep and name.strip() == process_type:
-            return command.strip()
-    raise LookupError(f"no {process_type!r} line in the Procfile")
 
 
 def process_env(**overrides: str) -> dict[str, str]:

@@ -9,8 +9,6 @@ in, so the domain functions stay free of HTTP concerns.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from datetime import datetime
 from typing import Any
@@ -20,9 +18,9 @@ from sqlalchemy import func, select
 
 from ..admin import AUDIT_ATTRIBUTE
 from ..admin.views import URL_PREFIX
-from ..errors import ApiError
 from ..extensions import db
 from ..observability.metrics import REQUEST_ID_KEY
+from ..paging import keyset_page, parse_limit
 from ..timeutil import isoformat, utcnow
 from .models import AuditEntry
 
@@ -98,31 +96,15 @@ def after_admin_request(response: Response) -> Response:
     return response
 
 
-def encode_cursor(entry_id: int) -> str:
-    return base64.urlsafe_b64encode(f"a:{entry_id}".encode()).decode().rstrip("=")
+KEY = (AuditEntry.id,)
 
 
-def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, value = raw.partition(":")
-        if prefix == "a":
-            return int(value)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise ApiError(400, "invalid_cursor", "cursor is not one this API returned.")
-
-
-def page(limit: int = PAGE_SIZE, cursor: str | None = None) -> tuple[list[AuditEntry], str | None]:
-    """Newest first, keyset-paginated on the id."""
-    limit = max(1, min(limit, MAX_PAGE_SIZE))
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
-    if cursor:
-        query = query.where(AuditEntry.id < decode_cursor(cursor))
-    rows = list(db.session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].id) if more else None
+def page(
+    limit: int | str | None = None, cursor: str | None = None
+) -> tuple[list[AuditEntry], str | None]:
+    """Newest first, keyset-paginated (service/paging.py: its cursor, its limit rule)."""
+    limit = parse_limit(limit, PAGE_SIZE, MAX_PAGE_SIZE)
+    return keyset_page(select(AuditEntry), KEY, limit, cursor)
 
 
 def recent_count(action: str, client_addr: str | None, since: datetime) -> int:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..db import UtcDateTime
 from ..extensions import db
 from ..timeutil import utcnow
 
@@ -29,7 +30,7 @@ class Customer(db.Model):  # type: ignore[name-defined]
     # any customer.* event then wins.
     event_created: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False
+        UtcDateTime, default=utcnow, onupdate=utcnow, nullable=False
     )
 
 
@@ -39,14 +40,14 @@ class Subscription(db.Model):  # type: ignore[name-defined]
     id: Mapped[str] = mapped_column(STRIPE_ID, primary_key=True)
     customer_id: Mapped[str] = mapped_column(STRIPE_ID, nullable=False, index=True)
     status: Mapped[str] = mapped_column(String(32), nullable=False)
-    current_period_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    current_period_end: Mapped[datetime | None] = mapped_column(UtcDateTime)
     cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    trial_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    canceled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    trial_end: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    canceled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     event_created: Mapped[int] = mapped_column(BigInteger, nullable=False)
     status_rank: Mapped[int] = mapped_column(Integer, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False
+        UtcDateTime, default=utcnow, onupdate=utcnow, nullable=False
     )
 
 
@@ -65,7 +66,7 @@ class Invoice(db.Model):  # type: ignore[name-defined]
     event_created: Mapped[int] = mapped_column(BigInteger, nullable=False)
     status_rank: Mapped[int] = mapped_column(Integer, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False
+        UtcDateTime, default=utcnow, onupdate=utcnow, nullable=False
     )
 
 
@@ -88,5 +89,5 @@ class ChargeRefund(db.Model):  # type: ignore[name-defined]
     last_refund_id: Mapped[str | None] = mapped_column(STRIPE_ID)
     event_created: Mapped[int] = mapped_column(BigInteger, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False
+        UtcDateTime, default=utcnow, onupdate=utcnow, nullable=False
     )

@@ -33,7 +33,7 @@ from ..db import conflict_insert
 from ..errors import ApiError
 from ..extensions import db
 from ..redaction import error_text
-from ..timeutil import as_utc, isoformat, utcnow
+from ..timeutil import isoformat, utcnow
 from .models import CLOSED, HALF_OPEN, OPEN, STATE_VALUES, Circuit
 
 CIRCUITS = ("email", "stripe")
@@ -124,7 +124,7 @@ def would_allow(name: str) -> bool:
         return True
     due = utcnow() - _reset_after()
     since = view.opened_at if view.state == OPEN else view.trial_started_at
-    return since is None or as_utc(since) <= due
+    return since is None or since <= due
 
 
 def allow(name: str) -> bool:
@@ -217,7 +217,7 @@ def all_circuits() -> list[CircuitView]:
 def describe(circuit: CircuitView) -> dict[str, Any]:
     retry_after = None
     if circuit.state == OPEN and circuit.opened_at is not None:
-        retry_after = isoformat(as_utc(circuit.opened_at) + _reset_after())
+        retry_after = isoformat(circuit.opened_at + _reset_after())
     return {
         "name": circuit.name,
         "state": circuit.state,

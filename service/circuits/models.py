@@ -11,7 +11,7 @@ from ..db import UtcDateTime
 from ..extensions import db
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
-STATE_VALUES = {CLOSED: 0, OPEN: 1, HALF_OPEN: 2}  # circuit_state gauge values (SPEC.md)
+STATE_VALUES = {CLOSED: 0, OPEN: 1, HALF_OPEN: 2}  # circuit_state gauge values (docs/RUNBOOK.md)
 
 
 class Circuit(db.Model):  # type: ignore[name-defined]

@@ -1,4 +1,4 @@
-"""Admin routes for the circuit breakers (on the `admin` blueprint)."""
+"""Admin routes for the circuit breakers (blueprint `circuits_admin`, under /v1/admin)."""
 
 from __future__ import annotations
 

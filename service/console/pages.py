@@ -104,8 +104,7 @@ def reset_circuit(name: str) -> BaseResponse:
 
 @console.get("/audit")
 def audit() -> str:
-    limit = request.args.get("limit", trail.PAGE_SIZE, type=int)
-    rows, cursor = trail.page(limit, request.args.get("cursor") or None)
+    rows, cursor = trail.page(request.args.get("limit"), request.args.get("cursor") or None)
     return render_template(
         "console/audit.html", entries=[trail.summary(r) for r in rows], next_cursor=cursor
     )

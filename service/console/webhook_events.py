@@ -7,8 +7,9 @@ from werkzeug.wrappers import Response
 
 from ..extensions import db
 from ..webhooks import listing
-from ..webhooks.models import FAILED, STATUSES, WebhookEvent
+from ..webhooks.models import WebhookEvent
 from ..webhooks.reprocess import reprocess_failed, reprocess_known, tally
+from ..webhooks.statuses import FAILED, STATUSES
 from . import masking
 from .actions import act
 from .blueprint import console

@@ -7,6 +7,7 @@ import json
 import click
 from flask.cli import AppGroup
 
+from ..errors import ApiError
 from ..extensions import db
 from . import dlq, suppression
 from .models import DEAD, PENDING
@@ -15,7 +16,7 @@ dlq_cli = AppGroup("dlq", help="Inspect and replay the email dead-letter queue."
 email_cli = AppGroup("email", help="Manage the email suppression list.")
 
 
-def _fail(exc: dlq.DlqError) -> None:
+def _fail(exc: ApiError) -> None:
     raise click.ClickException(exc.message)
 
 
@@ -28,7 +29,7 @@ def list_command(status: str | None, template: str | None, limit: int, cursor: s
     """Dead letters, newest first."""
     try:
         rows, next_cursor = dlq.page(dlq.Filter.parse(status, template), limit, cursor)
-    except dlq.DlqError as exc:
+    except ApiError as exc:
         _fail(exc)
     for row in rows:
         error = (row.last_error or "").replace("\n", " ")[:80]
@@ -42,7 +43,7 @@ def show_command(message_id: int) -> None:
     """One message with its attempt history (JSON)."""
     try:
         click.echo(json.dumps(dlq.detail(dlq.get(message_id)), indent=2))
-    except dlq.DlqError as exc:
+    except ApiError as exc:
         _fail(exc)
 
 
@@ -68,7 +69,7 @@ def replay_command(
         else:
             result = dlq.replay_matching(dlq.Filter.parse(status, template))
             click.echo(f"replayed {result['replayed']}; in flight {result['in_flight']}")
-    except dlq.DlqError as exc:
+    except ApiError as exc:
         _fail(exc)
 
 

@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import socket
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +23,7 @@ from flask import current_app
 
 from ..circuits import breaker
 from ..extensions import db
+from ..ids import new_instance_id
 from ..redaction import error_text
 from ..timeutil import utcnow
 from . import outbox, suppression
@@ -39,10 +37,6 @@ CIRCUIT = "email"
 BATCH_SIZE = 50
 # One job run stops claiming after this, so SIGTERM is not kept waiting.
 RUN_BUDGET_SECONDS = 20.0
-
-
-def new_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def _failure(message: Claimed, error: SendError, max_attempts: int) -> Outcome:
@@ -155,7 +149,7 @@ def deliver_due(status: str) -> dict[str, int]:
     """Send what is due in `status` (queued or pending); returns a tally."""
     settings = current_app.config["SETTINGS"]
     with backend_for(settings) as backend:
-        run = _Run(new_worker_id(), backend, settings)
+        run = _Run(new_instance_id(), backend, settings)
         _drain(status, run)
     return dict(run.tally)
 

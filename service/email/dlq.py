@@ -7,8 +7,6 @@ deep it is and rows arriving meanwhile never shift a page.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
 from collections.abc import Iterator, Mapping
@@ -22,6 +20,7 @@ from sqlalchemy import Select, and_, func, or_, select, update
 from ..db import rows_changed
 from ..errors import ApiError
 from ..extensions import db
+from ..paging import keyset_page, parse_limit
 from ..timeutil import isoformat, utcnow
 from .models import DEAD, DELIVERED, DLQ_STATUSES, PENDING, QUEUED, SKIPPED, EmailAttempt
 from .models import EmailMessage as Message
@@ -130,31 +129,14 @@ def _age_text(value: timedelta | None) -> str | None:
     return f"{seconds // 60}m"
 
 
-def encode_cursor(message_id: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{message_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, value = raw.partition(":")
-        if prefix == "id":
-            return int(value)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise DlqError(400, "invalid_cursor", "cursor is not one this API returned.")
+KEY = (Message.id,)
 
 
 def page(filters: Filter, limit: int, cursor: str | None) -> tuple[list[Message], str | None]:
-    """One page, newest first, and the cursor of the next page (None: last)."""
-    limit = max(1, min(limit, MAX_PAGE_SIZE))
-    query = filters.where(select(Message)).order_by(Message.id.desc()).limit(limit + 1)
-    if cursor:
-        query = query.where(Message.id < decode_cursor(cursor))
-    rows = list(db.session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].id) if more else None
+    """One page, newest first, and the cursor of the next page (None: last).
+    `limit` outside 1..MAX_PAGE_SIZE is a 400 (service/paging.py's rule)."""
+    limit = parse_limit(limit, PAGE_SIZE, MAX_PAGE_SIZE)
+    return keyset_page(filters.where(select(Message)), KEY, limit, cursor)
 
 
 def iter_all(filters: Filter, chunk: int = MAX_PAGE_SIZE) -> Iterator[Message]:

@@ -1,4 +1,4 @@
-"""Admin routes for the dead-letter queue (on the `admin` blueprint)."""
+"""Admin routes for the dead-letter queue (blueprint `email_admin`, under /v1/admin)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from flask import Response, g, jsonify, request, stream_with_context
 
 from ..admin import admin_blueprint, audited
 from ..errors import ApiError
+from ..paging import parse_limit
 from . import dlq
 
 admin = admin_blueprint("email_admin", __name__)
@@ -33,7 +34,7 @@ def list_dead_letters() -> Response:
             content_type=f"{CSV}; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="dead-letter.csv"'},
         )
-    limit = request.args.get("limit", dlq.PAGE_SIZE, type=int)
+    limit = parse_limit(request.args.get("limit"), dlq.PAGE_SIZE, dlq.MAX_PAGE_SIZE)
     rows, next_cursor = dlq.page(filters, limit, request.args.get("cursor"))
     return jsonify(
         {

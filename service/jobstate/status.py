@@ -11,7 +11,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import select
 
 from ..extensions import db
-from ..timeutil import as_utc, isoformat, timestamp, utcnow
+from ..timeutil import isoformat, timestamp, utcnow
 from . import counters
 from .catalogue import LEADER_LEASE, job_ttls
 from .models import JobState, Lease
@@ -23,7 +23,6 @@ def expected_jobs() -> dict[str, float]:
 
 
 def _age(value: datetime | None, now: datetime) -> float | None:
-    value = as_utc(value)
     return None if value is None else round(max((now - value).total_seconds(), 0.0), 3)
 
 
@@ -58,7 +57,7 @@ def leader() -> dict[str, Any] | None:
     lease = db.session.get(Lease, LEADER_LEASE)
     if lease is None or lease.holder is None or lease.expires_at is None:
         return None
-    if as_utc(lease.expires_at) <= utcnow():
+    if lease.expires_at <= utcnow():
         return None
     return {
         "host": lease.host,

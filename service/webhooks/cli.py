@@ -7,8 +7,8 @@ import json
 import click
 from flask.cli import AppGroup
 
-from .models import FAILED
 from .reprocess import Reprocessed, reprocess, reprocess_failed
+from .statuses import FAILED
 
 webhooks_cli = AppGroup("webhooks", help="Inspect and re-run stored Stripe events.")
 

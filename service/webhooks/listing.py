@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, select
 
 from ..errors import ApiError
 from ..extensions import db
-from ..timeutil import as_utc, isoformat
-from .models import STATUSES, WebhookEvent
+from ..paging import keyset_page, parse_limit
+from ..timeutil import isoformat
+from .models import WebhookEvent
+from .statuses import STATUSES
 
-MAX_LIMIT = 200
-
-
-def encode_cursor(row: WebhookEvent) -> str:
-    raw = json.dumps([isoformat(row.received_at), row.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        stamp, event_id = json.loads(raw)
-        return as_utc(datetime.fromisoformat(stamp)), str(event_id)
-    except (ValueError, TypeError, binascii.Error):
-        raise ApiError(400, "invalid_cursor", "The cursor is not one this API gave out.") from None
+DEFAULT_LIMIT, MAX_LIMIT = 50, 200
+KEY = (WebhookEvent.received_at, WebhookEvent.id)
 
 
 def _filtered(status: str | None, event_type: str | None) -> Select:
@@ -46,20 +32,9 @@ def _filtered(status: str | None, event_type: str | None) -> Select:
 def list_events(
     status: str | None, event_type: str | None, limit: int, cursor: str | None
 ) -> tuple[list[WebhookEvent], str | None]:
-    query = _filtered(status, event_type)
-    if cursor:
-        stamp, event_id = decode_cursor(cursor)
-        query = query.where(
-            or_(
-                WebhookEvent.received_at < stamp,
-                and_(WebhookEvent.received_at == stamp, WebhookEvent.id < event_id),
-            )
-        )
-    query = query.order_by(WebhookEvent.received_at.desc(), WebhookEvent.id.desc())
-    rows = list(db.session.scalars(query.limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (encode_cursor(rows[-1]) if more else None)
+    """Newest first; `limit` outside 1..MAX_LIMIT is a 400 (service/paging.py's rule)."""
+    limit = parse_limit(limit, DEFAULT_LIMIT, MAX_LIMIT)
+    return keyset_page(_filtered(status, event_type), KEY, limit, cursor)
 
 
 def results_since(since: datetime) -> dict[str, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
-from .outcomes import ERROR_TYPES, RESULTS
+from .statuses import ERROR_TYPES, RESULTS
 
 WEBHOOK_EVENTS = Counter(
     "webhook_events_total",

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..db import UtcDateTime
 from ..extensions import db
 from ..timeutil import utcnow
-
-# Final states only: a row is written in the transaction that decides it.
-PROCESSED, IGNORED, FAILED = "processed", "ignored", "failed"
-STATUSES = (PROCESSED, IGNORED, FAILED)
 
 
 class WebhookEvent(db.Model):  # type: ignore[name-defined]
@@ -27,7 +24,7 @@ class WebhookEvent(db.Model):  # type: ignore[name-defined]
     # both be stored, however concurrently they arrive.
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
     type: Mapped[str] = mapped_column(String(100), nullable=False)
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     livemode: Mapped[bool] = mapped_column(Boolean, nullable=False)
     api_version: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[dict] = mapped_column(JSON, nullable=False)
@@ -37,10 +34,8 @@ class WebhookEvent(db.Model):  # type: ignore[name-defined]
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    received_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, nullable=False
-    )
-    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, nullable=False)
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False
+        UtcDateTime, default=utcnow, onupdate=utcnow, nullable=False
     )

@@ -1,25 +1,10 @@
-"""What a delivery comes to: the result and error-type labels SPEC.md fixes."""
+"""Refused or failed deliveries: the HTTP answer plus the metric labels
+(values in statuses.py; README's "Webhooks" section)."""
 
 from __future__ import annotations
 
 from ..errors import ApiError
-
-# webhook_events_total{result}
-PROCESSED, DUPLICATE, IGNORED, REJECTED, FAILED = (
-    "processed",
-    "duplicate",
-    "ignored",
-    "rejected",
-    "failed",
-)
-RESULTS = (PROCESSED, DUPLICATE, IGNORED, REJECTED, FAILED)
-# webhook_errors_total{type}
-INVALID_SIGNATURE, PAYLOAD_MISMATCH, PROCESSING_ERROR = (
-    "invalid_signature",
-    "payload_mismatch",
-    "processing_error",
-)
-ERROR_TYPES = (INVALID_SIGNATURE, PAYLOAD_MISMATCH, PROCESSING_ERROR)
+from .statuses import INVALID_SIGNATURE, PAYLOAD_MISMATCH, REJECTED
 
 
 class WebhookError(ApiError):
@@ -48,5 +33,5 @@ def payload_mismatch(message: str) -> WebhookError:
 
 def invalid_payload(message: str) -> WebhookError:
     # Not JSON, or not a Stripe event: rejected, but no error type of its own
-    # (SPEC.md counts it only under result="rejected").
+    # (counted only under result="rejected", see docs/RUNBOOK.md).
     return WebhookError(400, "invalid_payload", message)

@@ -32,8 +32,9 @@ from ..redaction import error_text
 from ..timeutil import utcnow
 from . import handlers
 from .event import StripeEvent
-from .models import FAILED, IGNORED, PROCESSED, WebhookEvent
-from .outcomes import DUPLICATE, WebhookError, payload_mismatch
+from .models import WebhookEvent
+from .outcomes import WebhookError, payload_mismatch
+from .statuses import DUPLICATE, FAILED, IGNORED, PROCESSED
 
 log = logging.getLogger(__name__)
 CONFLICT_RETRIES = 3

@@ -1,4 +1,5 @@
-"""POST /v1/webhooks/stripe from request to outcome, in SPEC.md's order:
+"""POST /v1/webhooks/stripe from request to outcome, in this order
+(README, "Webhooks"):
 configured? -> size -> signature -> JSON -> Stripe event -> consistent -> apply."""
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from flask import Flask, Request
 from ..db import run_bounded
 from .event import StripeEvent, content_hash, parse_event
 from .handlers import validate
-from .outcomes import FAILED, PROCESSING_ERROR, WebhookError
+from .outcomes import WebhookError
 from .processing import Outcome, is_database_unavailable, process
+from .statuses import FAILED, PROCESSING_ERROR
 from .verify import check_mode, decode, read_body, require_secrets, verify_signature
 
-# SPEC.md: database trouble answers 503 within 5 s. The bound covers the
+# Database trouble answers 503 within 5 s (README, "Webhooks"). The bound covers the
 # whole unit of work (reads, the Stripe API call, the write transaction),
 # leaving margin for the request around it.
 DATABASE_BOUND_SECONDS = 4.0

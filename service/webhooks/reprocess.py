@@ -13,8 +13,9 @@ from sqlalchemy import select
 from ..errors import ApiError
 from ..extensions import db
 from .event import from_payload
-from .models import FAILED, WebhookEvent
+from .models import WebhookEvent
 from .processing import process
+from .statuses import FAILED
 
 UNCHANGED = "unchanged"  # it was not failed: nothing to do
 

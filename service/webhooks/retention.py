@@ -8,7 +8,8 @@ from sqlalchemy import delete
 
 from ..db import rows_changed
 from ..timeutil import utcnow
-from .models import IGNORED, PROCESSED, WebhookEvent
+from .models import WebhookEvent
+from .statuses import IGNORED, PROCESSED
 
 # Stripe retries a delivery for up to three days: the row that deduplicates
 # it must outlive that, whatever RETENTION_DAYS says.

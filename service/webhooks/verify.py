@@ -16,14 +16,8 @@ from stripe import SignatureVerificationError, WebhookSignature
 
 from ..config import Settings
 from .event import StripeEvent
-from .outcomes import (
-    INVALID_SIGNATURE,
-    REJECTED,
-    WebhookError,
-    invalid_payload,
-    invalid_signature,
-    payload_mismatch,
-)
+from .outcomes import WebhookError, invalid_payload, invalid_signature, payload_mismatch
+from .statuses import INVALID_SIGNATURE, REJECTED
 
 MAX_BODY_BYTES = 256 * 1024
 _READ_CHUNK = 64 * 1024

@@ -1,4 +1,4 @@
-"""Blueprint `webhooks`: POST /v1/webhooks/stripe; admin routes for stored events."""
+"""Blueprints `webhooks` (POST /v1/webhooks/stripe) and `webhooks_admin` (stored events)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from ..admin import admin_blueprint, audited
 from ..errors import ApiError
 from ..extensions import db
+from ..paging import parse_limit
 from . import listing, metrics
 from .models import WebhookEvent
-from .outcomes import FAILED, PROCESSING_ERROR, WebhookError
+from .outcomes import WebhookError
 from .receive import apply_bounded, verified_event
 from .reprocess import reprocess_failed, reprocess_known, tally
+from .statuses import FAILED, PROCESSING_ERROR
 
 admin = admin_blueprint("webhooks_admin", __name__)
 
@@ -39,11 +41,8 @@ def stripe_webhook() -> Response:
     return jsonify({"received": True, "id": event.id, "result": outcome.result})
 
 
-def _limit(default: int = 50) -> int:
-    raw = request.args.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= listing.MAX_LIMIT:
-        raise ApiError(400, "invalid_limit", f"limit must be 1..{listing.MAX_LIMIT}.")
-    return int(raw)
+def _limit(default: int = listing.DEFAULT_LIMIT) -> int:
+    return parse_limit(request.args.get("limit"), default, listing.MAX_LIMIT)
 
 
 def _unknown(event_id: str) -> ApiError:

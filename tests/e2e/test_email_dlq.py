@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import hashlib
 import signal
 import time
 from datetime import datetime, timedelta
@@ -18,7 +19,6 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from service.email.backends import OutgoingEmail
 from service.email.models import EmailAttempt, EmailMessage
 from service.extensions import db
 from service.timeutil import as_utc
@@ -74,8 +74,10 @@ def attempts(app) -> list[EmailAttempt]:
 
 
 def expected_message_ids(app) -> dict[str, int]:
+    """README: a message's Message-ID is `<first 32 hex digits of the SHA-256 of
+    its idempotency key @ the sender's domain>`, the same on every attempt."""
     return {
-        OutgoingEmail(r.idempotency_key, r.recipient, "billing@example.com", None).message_id: r.id
+        f"<{hashlib.sha256(r.idempotency_key.encode()).hexdigest()[:32]}@example.com>": r.id
         for r in rows(app)
     }
 
@@ -131,9 +133,12 @@ def test_dlq_lifecycle_with_smtp_down_then_back(start_web, start_worker, make_ap
         )
         assert replay.status_code == 202
         wait_until(lambda: len(handler.messages) == 1, 30, message="replayed message delivered")
-        assert requests.post(
+        # The worker records the outcome right after the send: wait for the row.
+        wait_until(lambda: rows(app)[0].status == "delivered", 10, message="delivery recorded")
+        again = requests.post(
             f"{base}/v1/admin/export-dead-letter/{ids[0]}/replay", headers=ADMIN, timeout=10
-        ).status_code in (202, 409)
+        )
+        assert again.status_code == 409 and again.json()["error"]["code"] == "already_delivered"
         bulk = requests.post(
             f"{base}/v1/admin/export-dead-letter/replay",
             json={"status": "dead"},

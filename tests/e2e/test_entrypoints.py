@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.e2e.conftest import json_lines
+from tests.e2e.conftest import json_lines, no_secrets
 from tests.helpers import Proc, free_port
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +32,7 @@ def test_bad_configuration_stops_the_process(
         proc.stop()
     records = json_lines(proc.output())
     assert [r["variable"] for r in records] == [variable]
-    assert "e2e-metrics-token" not in proc.output()
+    no_secrets([proc])
 
 
 def test_release_applies_migrations_and_logs_the_revision(production_env, tmp_path):
@@ -43,6 +43,7 @@ def test_release_applies_migrations_and_logs_the_revision(production_env, tmp_pa
     finally:
         proc.stop()
     records = json_lines(proc.output())
+    no_secrets([proc])
     final = records[-1]
     assert final["previous_revision"] is None and final["revision"]
     assert "release: database at revision" in final["message"]

@@ -203,13 +203,24 @@ def test_a_dead_workers_claim_expires_and_the_message_goes_out(mail):
     assert len(mail.messages) == 1
 
 
-def test_a_claim_taken_over_is_not_sent(mail):
-    queue()
-    [claimed] = outbox.claim("queued", 10, "slow-worker")
-    db.session.execute(update(EmailMessage).values(claimed_by="faster-worker"))
-    db.session.commit()
-    assert not outbox.renew(claimed, "slow-worker")
-    db.session.commit()
+def test_a_claim_taken_over_is_not_sent(mail, monkeypatch):
+    """Another worker takes the claim between this worker's claim and its
+    send: dispatch must notice when it renews, and send nothing."""
+    [mid] = queue()
+    real_claim = outbox.claim
+
+    def claim_then_lose_it(status: str, limit: int, worker: str):
+        batch = real_claim(status, limit, worker)
+        db.session.execute(update(EmailMessage).values(claimed_by="faster-worker"))
+        db.session.commit()
+        return batch
+
+    monkeypatch.setattr(outbox, "claim", claim_then_lose_it)
+    assert dispatch.dispatch_queued() == {"lost_claim": 1}
+    assert mail.messages == []
+    row = message(mid)
+    assert (row.status, row.attempts, row.claimed_by) == ("queued", 0, "faster-worker")
+    assert attempt_rows() == 0
 
 
 def test_an_outcome_is_recorded_once(mail):

@@ -157,3 +157,32 @@ def test_schedule_is_data_with_stable_ids(app):
     assert ttls["jobs-runner"] == app.config["SETTINGS"].job_heartbeat_ttl_seconds
     for spec in SCHEDULE:  # every job runs at least once per TTL window
         assert spec.interval(app.config["SETTINGS"]) < ttls[spec.id]
+
+
+def test_a_deposed_leader_resuming_after_a_takeover_runs_nothing(app, flaky):
+    """A leader paused past its lease (a stopped VM, a long GC) wakes up still
+    believing it leads: its next run is checked against the database and
+    skipped, so only the new leader's token appears in the history."""
+    spec, func = flaky
+    deposed = _runner(app)
+    old_token = deposed.leadership.token
+    with app.app_context():
+        lease = db.session.get(Lease, LEADER_LEASE)
+        lease.expires_at = utcnow() - timedelta(seconds=1)  # it stopped renewing
+        db.session.commit()
+    usurper = JobRunner(app, Leadership(lease_seconds=30))
+    with app.app_context():
+        assert usurper.leadership.refresh()
+    assert usurper.leadership.token == old_token + 1
+    assert deposed.leadership.token == old_token  # in memory it still "leads"
+
+    assert deposed.run(spec) == "skipped"
+    assert deposed.run(spec, trigger="request") == "skipped"
+    assert func.calls == 0
+    assert usurper.run(spec) == "success"
+    assert func.calls == 1
+    with app.app_context():
+        tokens = [r.fencing_token for r in db.session.query(JobRun).all()]
+    assert tokens == [old_token + 1]
+    deposed.refresh_lease()  # its next lease refresh tells it the truth
+    assert deposed.leadership.token is None

@@ -111,6 +111,30 @@ def test_readyz_ok_when_fresh_and_degraded_when_stale(app, client):
     assert body["jobs"]["jobs"]["jobs-runner"]["ok"] is False
 
 
+def test_readyz_degraded_when_only_one_job_is_stale(app, client):
+    """Every job fresh but `email-dispatch` (TTL 60 s by default), last beaten
+    61 s ago: not ready, and /readyz names that job alone."""
+    _beat_all(app)
+    with app.app_context():
+        row = db.session.get(JobState, "email-dispatch")
+        row.last_heartbeat = utcnow() - timedelta(seconds=61)
+        db.session.commit()
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "degraded" and body["jobs"]["ok"] is False
+    states = {name: job["ok"] for name, job in body["jobs"]["jobs"].items()}
+    assert states == {
+        "jobs-runner": True,
+        "email-dispatch": False,
+        "email-dlq": True,
+        "retention": True,
+    }
+    text = client.get("/metrics").get_data(as_text=True)
+    assert sample_value(text, "job_runner_up", job="email-dispatch") == 0
+    assert sample_value(text, "job_runner_up", job="email-dlq") == 1
+
+
 def test_job_metric_families_come_from_the_database(app, client):
     _beat_all(app, age_seconds=61)
     text = client.get("/metrics").get_data(as_text=True)

@@ -45,8 +45,8 @@ class ServiceNames:
             self.json_values.add(doc)
 
     def add_scrape(self, text: str) -> None:
-        from service.jobstate.counters import FAMILIES
-
+        # Label names come from the samples of the scrape itself: _exercise
+        # gives every label-bearing family at least one sample.
         for family in text_string_to_metric_families(text):
             names = {
                 "counter": [f"{family.name}_total"],
@@ -56,9 +56,6 @@ class ServiceNames:
                 ],
             }.get(family.type, [family.name])
             self.metrics.update(names)
-            declared = FAMILIES.get(names[0], (None, ()))[1]
-            for name in names:
-                self.metric_labels[name].update(declared)
             for sample in family.samples:
                 for label, value in sample.labels.items():
                     self.label_values[label].add(value)

@@ -39,7 +39,9 @@ def post(client: Any, payload: bytes, header: str | None, **headers: str) -> Any
 
 def deliver(client: Any, event: dict, secret: str = SECRET, timestamp: int | None = None) -> Any:
     payload = body(event)
-    return post(client, payload, sign(payload, secret, timestamp))
+    response = post(client, payload, sign(payload, secret, timestamp))
+    response.sent_event = event  # what was delivered, for checks on the answer
+    return response
 
 
 def webhook_counters(metrics_text: str) -> dict[str, float]:

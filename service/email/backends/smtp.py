@@ -12,45 +12,17 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, unquote, urlsplit
 
+from ...config import SmtpTarget
 from . import DELIVERED, Backend, OutgoingEmail, SendError, SendResult, permanent, retryable
 
 if TYPE_CHECKING:
     from ...config import Settings
 
-DEFAULT_TIMEOUT_SECONDS = 10.0
-TRUE = ("1", "true", "yes", "on")
-
-
-@dataclass(frozen=True)
-class SmtpTarget:
-    host: str
-    port: int
-    implicit_tls: bool = False
-    starttls: bool = False
-    username: str | None = None
-    password: str | None = None
-    timeout: float = DEFAULT_TIMEOUT_SECONDS
-
-    @classmethod
-    def parse(cls, url: str) -> SmtpTarget:
-        parts = urlsplit(url)
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        implicit = parts.scheme == "smtps"
-        return cls(
-            host=parts.hostname or "localhost",
-            port=parts.port or (465 if implicit else 25),
-            implicit_tls=implicit,
-            starttls=query.get("starttls", "").lower() in TRUE,
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-            timeout=float(query.get("timeout", DEFAULT_TIMEOUT_SECONDS)),
-        )
+__all__ = ["SmtpBackend", "SmtpTarget", "build_message", "classify"]
 
 
 def build_message(email: OutgoingEmail) -> EmailMessage:
