@@ -120,7 +120,10 @@ def _signed_in(base: str) -> requests.Session:
     session = requests.Session()
     page = session.get(f"{base}/console/sign-in", timeout=30)
     _plain_http(session)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    if found is None:
+        raise RuntimeError("no CSRF token on the sign-in page")
+    token = found.group(1)
     answer = session.post(
         f"{base}/console/sign-in",
         data={"csrf_token": token, "token": ADMIN_TOKEN},
@@ -145,8 +148,11 @@ def _pages(url: str) -> dict[str, str]:
     with psycopg.connect(url) as conn:
         oldest = conn.execute(
             "SELECT min(id) FROM email_message WHERE status IN ('pending', 'dead')"
-        ).fetchone()[0]  # type: ignore[index]
-        detail = conn.execute("SELECT min(message_id) FROM email_attempt").fetchone()[0]  # type: ignore[index]
+        ).fetchone()
+        detail = conn.execute("SELECT min(message_id) FROM email_attempt").fetchone()
+    if oldest is None or detail is None:
+        raise RuntimeError("the seed left no dead letter or attempt")
+    oldest, detail = oldest[0], detail[0]
     from service.email.dlq import KEY
     from service.email.models import EmailMessage
     from service.paging import encode_cursor

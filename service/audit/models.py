@@ -14,7 +14,7 @@ from ..timeutil import utcnow
 _ID = BigInteger().with_variant(Integer, "sqlite")
 
 
-class AuditEntry(db.Model):  # type: ignore[name-defined]
+class AuditEntry(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds db.Model at run time
     __tablename__ = "audit_entry"
     __table_args__ = (
         # Sign-in rate limit: recent failures of one client address.

@@ -48,7 +48,13 @@ def _tokens() -> dict[str, str]:
 
 
 def _fingerprint(token: str) -> str:
-    return hmac.new(current_app.secret_key, token.encode(), hashlib.sha256).hexdigest()[:32]  # type: ignore[arg-type]
+    key = session_key()
+    return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def session_key() -> bytes:
+    key = current_app.secret_key
+    return key if isinstance(key, bytes) else str(key).encode()
 
 
 def is_loopback() -> bool:
