@@ -22,10 +22,12 @@ from . import (
     jobstate,
     models,
     observability,
+    openapi,
+    security,
     webhooks,
 )
 from .config import ConfigError, Settings, load_settings
-from .db import engine_options
+from .db import engine_options, set_request_threads
 from .observability.logging import configure_logging, report_config_error
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ def _configure(app: Flask, settings: Settings) -> None:
         TESTING=settings.app_env == "test",
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's attribute
+    set_request_threads(settings.web_threads)  # gthread: requests run side by side
 
 
 def create_app_or_exit() -> Flask:
@@ -62,6 +65,9 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     # /metrics), then each domain.
     observability.init_app(app)
     errors.init_app(app)
+    # Before any blueprint: the token guard, body limits and security headers
+    # (and the bounded <int:> converter, bound when a rule is added).
+    security.init_app(app)
     models.init_app(app)
     jobstate.init_app(app)
     circuits.init_app(app)
@@ -69,5 +75,6 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     billing.init_app(app)
     webhooks.init_app(app)
     audit.init_app(app)
-    console.init_app(app)  # last: pages over every domain above
+    console.init_app(app)  # pages over every domain above
+    openapi.init_app(app)
     return app

@@ -2,34 +2,24 @@
 
 Each domain owns its admin routes on a blueprint made here and registers it
 from its own `init_app`; nothing imports a shared blueprint for its side
-effects. Token rules: README's "Configuration" section.
+effects. The token is checked app-wide before routing (service/auth.py
+`guard_protected_paths`), so unknown admin paths and wrong methods answer
+401 too. Token rules: README's "Tokens and who may call what".
 """
 
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, current_app, g
-
-from ..auth import check_token
+from flask import Blueprint
 
 URL_PREFIX = "/v1/admin"
 AUDIT_ATTRIBUTE = "audit_action"  # read by service/audit when the write is answered
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _require_admin_token() -> None:
-    check_token("ADMIN_TOKEN", "admin")
-    # Who acted, for the audit trail (service/audit): the admin token's
-    # holder, or an open loopback request when no token is configured.
-    g.actor_source = "api"
-    g.actor_role = "admin" if current_app.config["SETTINGS"].admin_token else "loopback"
-
-
 def admin_blueprint(name: str, import_name: str) -> Blueprint:
     """A blueprint for one domain's admin routes (endpoint names `NAME.view`)."""
-    blueprint = Blueprint(name, import_name, url_prefix=URL_PREFIX)
-    blueprint.before_request(_require_admin_token)
-    return blueprint
+    return Blueprint(name, import_name, url_prefix=URL_PREFIX)
 
 
 def audited(action: str, target: str | None = None) -> Callable[[F], F]:

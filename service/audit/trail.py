@@ -3,7 +3,8 @@
 Every admin API write is recorded when it is answered (`after_admin_request`;
 views name their action with `service.admin.audited`); the console calls
 `record(...)` after the same domain function. Who acted comes from `g`
-(`actor_role`, `actor_source`), set by whichever front door let the request
+(the console's `actor_role`, `actor_source`) or service/auth.py's
+`caller_role()` (the admin API's token), set by whichever door let the request
 in, so the domain functions stay free of HTTP concerns.
 """
 
@@ -18,6 +19,7 @@ from sqlalchemy import func, select
 
 from ..admin import AUDIT_ATTRIBUTE
 from ..admin.views import URL_PREFIX
+from ..auth import caller_role
 from ..extensions import db
 from ..observability.metrics import REQUEST_ID_KEY
 from ..paging import keyset_page, parse_limit
@@ -33,7 +35,8 @@ def _context() -> dict[str, Any]:
         return {"source": "cli", "role": "shell", "request_id": None, "client_addr": None}
     return {
         "source": g.get("actor_source", "api"),
-        "role": g.get("actor_role", "admin"),
+        # The console's session role, else the admin API caller's (service/auth.py).
+        "role": g.get("actor_role") or caller_role() or "anonymous",
         "request_id": request.environ.get(REQUEST_ID_KEY),
         "client_addr": (request.remote_addr or "")[:64] or None,
     }
@@ -80,7 +83,7 @@ def after_admin_request(response: Response) -> Response:
     else the endpoint, so a write added without a mark is on record anyway.
     Only requests that got past the token check: no actor, no entry.
     """
-    if request.method in ("GET", "HEAD", "OPTIONS") or "actor_role" not in g:
+    if request.method in ("GET", "HEAD", "OPTIONS") or caller_role() is None:
         return response
     if not request.path.startswith(URL_PREFIX) or request.endpoint is None:
         return response
