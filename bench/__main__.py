@@ -13,16 +13,27 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import console, http_overhead, inprocess, loadgen, memory, report, scrape, server
+from . import (
+    console,
+    email_dispatch,
+    http_overhead,
+    inprocess,
+    loadgen,
+    memory,
+    report,
+    scrape,
+    server,
+)
 from .results import Outcome
 
-BENCHMARKS = ("http", "inprocess", "scrape", "memory", "console")
+BENCHMARKS = ("http", "inprocess", "scrape", "memory", "email", "console")
 TITLES = {
     "http": "1. HTTP instrumentation overhead",
     "inprocess": "2. In-process per-request cost",
     "scrape": "3. /metrics scrape cost",
     "memory": "4. Worker memory",
-    "console": "5. Console pages at 100,000 dead letters (PostgreSQL)",
+    "email": email_dispatch.TITLE,
+    "console": "6. Console pages at 100,000 dead letters (PostgreSQL)",
 }
 
 
@@ -68,6 +79,7 @@ def plan(args: argparse.Namespace, workdir: Path, wrk: str | None) -> dict[str, 
         "inprocess": lambda: inprocess.run(workdir, args.iterations, args.inprocess_rounds),
         "scrape": lambda: scrape.run(workdir, args.routes, 3, args.scrapes),
         "memory": lambda: memory.run(workdir, args.memory_rounds),
+        "email": lambda: email_dispatch.run(workdir),
         "console": lambda: console.run(workdir),
     }
 

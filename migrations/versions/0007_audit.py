@@ -1,14 +1,14 @@
 """audit trail of operator actions (console and admin API); dead-letter indexes
 
 Revision ID: 0007_audit
-Revises: 0003
+Revises: 0006_email_scale
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_audit"
-down_revision = "0003"
+down_revision = "0006_email_scale"
 branch_labels = None
 depends_on = None
 

@@ -22,14 +22,16 @@ def admin_blueprint(name: str, import_name: str) -> Blueprint:
     return Blueprint(name, import_name, url_prefix=URL_PREFIX)
 
 
-def audited(action: str, target: str | None = None) -> Callable[[F], F]:
+def audited(action: str, target: str | None = None, private: bool = False) -> Callable[[F], F]:
     """Name an admin write for the audit trail: `action` (e.g. "dlq.replay"),
-    and the view argument that says what was acted on. Only a mark: the audit
-    package (above the domains) records every admin write when it is answered,
-    so a domain never imports it. A view may leave more in `g.audit_detail`."""
+    and the view argument that says what was acted on (`private`: customer data,
+    such as an address, kept in the trail but out of the log line). Only a
+    mark: the audit package (above the domains) records every admin write when
+    it is answered, so a domain never imports it. A view may leave more in
+    `g.audit_detail`."""
 
     def mark(view: F) -> F:
-        setattr(view, AUDIT_ATTRIBUTE, (action, target))
+        setattr(view, AUDIT_ATTRIBUTE, (action, target, private))
         return view
 
     return mark

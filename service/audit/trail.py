@@ -48,6 +48,7 @@ def record(
     status: int = 200,
     detail: dict | None = None,
     role: str | None = None,
+    private_target: bool = False,
 ) -> AuditEntry | None:
     """Store one action and log it; never lets a bookkeeping failure undo the action.
 
@@ -71,8 +72,10 @@ def record(
         log.exception("audit entry not stored: %s %s", action, target)
         return None
     # The detail (a filter may hold a recipient address) stays in the database.
-    logged = {k: v for k, v in summary(entry).items() if k != "detail"}
-    log.info("audit %s %s -> %s", action, target or "-", status, extra={"audit": logged})
+    hidden = {"detail", "target"} if private_target else {"detail"}
+    logged = {k: v for k, v in summary(entry).items() if k not in hidden}
+    shown = "[customer data]" if private_target and target else target or "-"
+    log.info("audit %s %s -> %s", action, shown, status, extra={"audit": logged})
     return entry
 
 
@@ -88,14 +91,15 @@ def after_admin_request(response: Response) -> Response:
     if not request.path.startswith(URL_PREFIX) or request.endpoint is None:
         return response
     view = current_app.view_functions.get(request.endpoint)
-    action, target_arg = getattr(view, AUDIT_ATTRIBUTE, (request.endpoint, None))
+    action, target_arg, private = getattr(view, AUDIT_ATTRIBUTE, (request.endpoint, None, False))
     view_args = request.view_args or {}
     if target_arg is None and len(view_args) == 1:  # unmarked: its one argument
         target_arg = next(iter(view_args))
     target = str(view_args[target_arg]) if target_arg in view_args else None
     if response.status_code >= 400:
         db.session.rollback()  # the failed unit of work must not block the record
-    record(action, target, response.status_code, g.pop("audit_detail", None))
+    detail = g.pop("audit_detail", None)
+    record(action, target, response.status_code, detail, private_target=private)
     return response
 
 

@@ -283,3 +283,21 @@ def test_an_admin_write_without_a_mark_is_recorded_under_its_endpoint(make_app):
     assert client.delete("/v1/admin/extra/x", headers=BEARER).status_code == 202
     assert client.delete("/v1/admin/extra/x").status_code == 401  # no actor: not an action
     assert [(e.action, e.target, e.status) for e in _audit(app)] == [("extra_admin.poke", "x", 202)]
+
+
+def test_suppression_removal_is_audited_without_the_address_in_the_log(make_app, caplog):
+    from service.email import suppression
+
+    app = make_app(**TOKENS)
+    with app.app_context():
+        suppression.suppress("ada@example.com", "hard_bounce")
+        db.session.commit()
+    client = app.test_client()
+    assert (
+        client.delete("/v1/admin/suppressions/ada@example.com", headers=BEARER).status_code == 200
+    )
+    entries = [(e.action, e.target, e.status) for e in _audit(app)]
+    assert entries == [("suppressions.remove", "ada@example.com", 200)]
+    logged = [r for r in caplog.records if r.name == "service.audit"]
+    assert logged and all("ada@example.com" not in r.getMessage() for r in logged)
+    assert "target" not in logged[0].audit
