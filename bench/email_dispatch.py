@@ -17,6 +17,8 @@ Rows:
   control; and the floor figure: one UPDATE + COMMIT per message alone on
   the same database, the price of "a crash re-sends at most the message in
   flight".
+Each comparison runs in rounds (3; 1 with --quick), one pair right after
+the other; a row reports the median of the per-round ratios.
 """
 
 from __future__ import annotations
