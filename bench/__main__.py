@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import (
+    console,
     email_dispatch,
     http_overhead,
     inprocess,
@@ -27,7 +28,16 @@ from . import (
 )
 from .results import Outcome
 
-BENCHMARKS = ("http", "inprocess", "scrape", "memory", "email", "webhook_counters", "recycling")
+BENCHMARKS = (
+    "http",
+    "inprocess",
+    "scrape",
+    "memory",
+    "email",
+    "webhook_counters",
+    "recycling",
+    "console",
+)
 TITLES = {
     "http": "1. HTTP instrumentation overhead",
     "inprocess": "2. In-process per-request cost",
@@ -36,6 +46,7 @@ TITLES = {
     "email": email_dispatch.TITLE,
     "webhook_counters": "6. Fleet-wide webhook counters: cost per delivery",
     "recycling": "7. /metrics after worker recycles: folded vs stock collector",
+    "console": "8. Console pages at 100,000 dead letters (PostgreSQL)",
 }
 
 
@@ -84,6 +95,7 @@ def plan(args: argparse.Namespace, workdir: Path, wrk: str | None) -> dict[str, 
         "email": lambda: email_dispatch.run(workdir),
         "webhook_counters": lambda: webhook_counters.run(workdir, 11, 300),
         "recycling": lambda: recycling.run(workdir, args.scrapes),
+        "console": lambda: console.run(workdir),
     }
 
 

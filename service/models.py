@@ -6,6 +6,7 @@ imports it.
 
 from flask import Flask
 
+from .audit.models import AuditEntry
 from .billing.models import ChargeRefund, Customer, Invoice, Subscription
 from .circuits.models import Circuit
 from .config import PROJECT_ROOT
@@ -17,6 +18,7 @@ from .observability.models import CounterShard, MetricsSnapshot
 from .webhooks.models import WebhookEvent
 
 __all__ = [
+    "AuditEntry",
     "ChargeRefund",
     "Circuit",
     "CounterShard",

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,6 +30,11 @@ FAILED = "failed"
 OUTCOMES = (DELIVERED, SKIPPED, FAILED, DEAD)
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
+# The dead-letter queue as a partial index: the console and the admin API
+# page through it newest first and count it by template without touching
+# the (much larger) history of delivered mail. Created by 0007_audit.
+IN_DLQ = text("status IN ('pending', 'dead')")
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_email_message_dlq_error"})  # trigram GIN
 
 
 class EmailMessage(db.Model):  # type: ignore[name-defined]
@@ -36,6 +42,23 @@ class EmailMessage(db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         Index("ix_email_message_status_next", "status", "next_attempt_at"),
         Index("ix_email_message_status_id", "status", "id"),
+        Index("ix_email_message_dlq_id", "id", postgresql_where=IN_DLQ, sqlite_where=IN_DLQ),
+        Index(
+            "ix_email_message_dlq_template",
+            "template",
+            "status",
+            postgresql_where=IN_DLQ,
+            sqlite_where=IN_DLQ,
+        ),
+        # "Error contains ..." is a substring search: without trigrams a rare
+        # one reads every dead letter (~150 ms at 100,000); with them, < 1 ms.
+        Index(
+            "ix_email_message_dlq_error",
+            "last_error",
+            postgresql_using="gin",
+            postgresql_ops={"last_error": "gin_trgm_ops"},
+            postgresql_where=IN_DLQ,
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True)

@@ -7,6 +7,7 @@ import time
 from sqlalchemy import select, update
 
 from ..db import rows_changed
+from ..errors import ApiError
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import JobRunRequest
@@ -17,6 +18,15 @@ def request_run(job: str) -> JobRunRequest:
     db.session.add(req)
     db.session.commit()
     return req
+
+
+def request_known(job: str) -> JobRunRequest:
+    """An operator's 'run it now' (admin API, console): unknown job names are a 404."""
+    from .status import expected_jobs
+
+    if job not in expected_jobs():
+        raise ApiError(404, "unknown_job", f"No job named {job!r}.")
+    return request_run(job)
 
 
 def claim_pending(holder: str, limit: int = 10) -> list[JobRunRequest]:

@@ -40,6 +40,12 @@ def healthz() -> Response:
 
 @health.get("/readyz")
 def readyz() -> tuple[Response, int]:
+    body, status = readiness_report()
+    return jsonify(body), status
+
+
+def readiness_report() -> tuple[dict[str, Any], int]:
+    """/readyz's body and status (also the console's overview verdict)."""
     settings = current_app.config["SETTINGS"]
     build = {"version": settings.build_version, "commit": settings.build_commit}
     try:
@@ -53,7 +59,7 @@ def readyz() -> tuple[Response, int]:
             **{part.key: part.unavailable for part in registry(current_app).readiness},
             "build": build,
         }
-        return jsonify(body), 503
+        return body, 503
     # Nothing registered (no job catalogue) is not ready either.
     ready = bool(parts) and all(part["ok"] for part in parts.values())
     body = {
@@ -62,7 +68,7 @@ def readyz() -> tuple[Response, int]:
         **parts,
         "build": build,
     }
-    return jsonify(body), 200
+    return body, 200
 
 
 class _Scrape:
