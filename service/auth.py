@@ -48,6 +48,6 @@ def token_required(variable: str, realm: str) -> Callable[[F], F]:
             check_token(variable, realm)
             return view(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]  # functools.wraps keeps F's signature
 
     return decorator

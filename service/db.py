@@ -89,7 +89,7 @@ def run_bounded(fn: Callable[[], T], timeout: float, app: Flask | None = None) -
     on an already-open connection, so the bound is enforced by the caller
     walking away from the thread. The thread ends when the driver gives up.
     """
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug LocalProxy API
     if not _STALLED_CALL_SLOTS.acquire(blocking=False):
         raise DatabaseTimeout("earlier database calls are still stalled")
     box: dict[str, Any] = {}

@@ -31,7 +31,7 @@ OUTCOMES = (DELIVERED, SKIPPED, FAILED, DEAD)
 _ID = BigInteger().with_variant(Integer, "sqlite")
 
 
-class EmailMessage(db.Model):  # type: ignore[name-defined]
+class EmailMessage(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     __tablename__ = "email_message"
     __table_args__ = (
         Index("ix_email_message_status_next", "status", "next_attempt_at"),
@@ -58,7 +58,7 @@ class EmailMessage(db.Model):  # type: ignore[name-defined]
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
-class EmailAttempt(db.Model):  # type: ignore[name-defined]
+class EmailAttempt(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     """One send attempt, written in the transaction that records its outcome."""
 
     __tablename__ = "email_attempt"
@@ -78,7 +78,7 @@ class EmailAttempt(db.Model):  # type: ignore[name-defined]
     worker: Mapped[str | None] = mapped_column(String(200))
 
 
-class Suppression(db.Model):  # type: ignore[name-defined]
+class Suppression(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     """Addresses never mailed: hard bounces (added on a permanent recipient
     rejection) and unsubscribes (added by an operator)."""
 

@@ -19,7 +19,9 @@ from ..auth import token_required
 from ..db import DatabaseTimeout, run_bounded
 from ..extensions import db
 from .collector import DatabaseCollector
-from .registry import registry
+from .registry import add_primer, registry
+
+__all__ = ["add_primer", "health", "init_app", "metrics"]  # add_primer: registry.py
 
 READY_DB_TIMEOUT_SECONDS = 1.5
 log = logging.getLogger(__name__)
