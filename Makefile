@@ -2,9 +2,11 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+# Absolute, so PATH stays right when VENV is given as an absolute path.
+BIN_PATH := $(abspath $(BIN))
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint fmt bench clean
+.PHONY: install run demo test lint fmt bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,16 +17,25 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 # Web + worker from the Procfile (honcho), on SQLite under var/ by default.
+# In development demo/devenv.py exports STRIPE_WEBHOOK_SECRET (when unset) from
+# var/dev-webhook-secret, creating it once, and prints where everything is;
+# with APP_ENV=production it does nothing. See README "Try it".
 run: install
 	mkdir -p var
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start release
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $${PORT:-8000} web worker
+	PATH="$(BIN_PATH):$$PATH" $(BIN)/honcho start release
+	@dev_env="$$($(BIN)/python -m demo.devenv)" && eval "$$dev_env" && \
+	  PATH="$(BIN_PATH):$$PATH" exec $(BIN)/honcho start --port $${PORT:-8000} web worker
+
+# With `make run` up in another terminal: one signed event of each handled
+# type, the emails the worker produced, and where to look next.
+demo: install
+	@$(BIN)/python -m demo $(DEMO_ARGS)
 
 # The whole suite on SQLite, then on PostgreSQL when it answers
 # (REQUIRE_POSTGRES=1 makes its absence a failure, as in CI).
 test: install
 	bin/ensure-services
-	PATH="$(CURDIR)/$(BIN):$$PATH" bin/test $(PYTEST_ARGS)
+	PATH="$(BIN_PATH):$$PATH" bin/test $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -37,7 +48,7 @@ fmt: install
 	$(BIN)/ruff format .
 
 bench: install
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench
+	PATH="$(BIN_PATH):$$PATH" $(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from service.email.templates import render
+
 from . import stripe_events as se
 from .helpers import deliver, delta, outbox_rows, rows, scrape, stored_event
 
@@ -118,6 +120,7 @@ def test_invoice_paid_sends_receipt(wh, migrated):
     context = _context(mail)
     assert (context["amount_paid"], context["currency"]) == (4599, "eur")
     assert context["hosted_invoice_url"] == inv["hosted_invoice_url"]
+    assert inv["hosted_invoice_url"] in render("receipt", context).text  # the link is shown
     assert context["invoice_number"] == "7D2C1B4A-0001"
     assert context["customer_name"] == "Jenny Rosen"
     assert context["paid_at"] is not None
@@ -143,6 +146,7 @@ def test_invoice_payment_failed_sends_payment_failed(wh, migrated):
     assert mail["template"] == "payment_failed"
     context = _context(mail)
     assert (context["amount_due"], context["attempt_count"]) == (2000, 2)
+    assert inv["hosted_invoice_url"] in render("payment_failed", context).text
     assert context["next_payment_attempt"] is not None
     [row] = rows(migrated, "billing_invoice")
     assert row["status"] == "open"
