@@ -6,15 +6,30 @@ BIN := $(VENV)/bin
 BIN_PATH := $(abspath $(BIN))
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test lint fmt bench clean
+LOCK := requirements.lock
 
-$(STAMP): setup.cfg pyproject.toml
+.PHONY: install lock run demo test lint fmt bench clean
+
+# Reproducible installs: every dependency, pinned with its hashes, from
+# $(LOCK); then the project itself without resolving anything. `pip check`
+# fails when setup.cfg names a dependency the lock file lacks: run `make lock`.
+$(STAMP): setup.cfg pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check || { echo "setup.cfg and $(LOCK) disagree: run 'make lock'" >&2; exit 1; }
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Regenerate $(LOCK) from setup.cfg (install_requires + the test extra), with
+# hashes. Run after changing a dependency in setup.cfg; commit both files.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "pip-tools>=7.4,<8"
+	$(BIN)/pip-compile --quiet --generate-hashes --extra test --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links --output-file $(LOCK) setup.cfg
 
 # Web + worker from the Procfile (honcho), on SQLite under var/ by default.
 # In development demo/devenv.py exports STRIPE_WEBHOOK_SECRET (when unset) from

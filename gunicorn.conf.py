@@ -35,7 +35,12 @@ except ConfigError as exc:
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{_settings.port}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
-worker_class = "sync"
+# gthread, not sync: a sync worker gives its whole process to one socket, so
+# as many slow clients as workers (headers sent, body trickling) stalled
+# every request. A gthread worker waits for a request's first bytes in its
+# poller and runs requests on WEB_THREADS threads (docs/SECURITY.md).
+worker_class = "gthread"
+threads = _settings.web_threads
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
 keepalive = 5
@@ -49,6 +54,25 @@ loglevel = _settings.log_level.lower()
 proc_name = "billing-notifier-web"
 # Several masters may share a host (tests, dev): no shared control socket.
 control_socket_disable = True
+
+
+def _drop_server_banner() -> None:
+    """No `Server: gunicorn` header: it tells a scanner what to try. Gunicorn
+    has no setting for it, so its default header list is filtered."""
+    from gunicorn.http import wsgi as gunicorn_wsgi
+
+    original = gunicorn_wsgi.Response.default_headers
+    if getattr(original, "banner_dropped", False):
+        return
+
+    def default_headers(self):  # type: ignore[no-untyped-def]
+        return [h for h in original(self) if not h.lower().startswith("server:")]
+
+    default_headers.banner_dropped = True  # type: ignore[attr-defined]
+    gunicorn_wsgi.Response.default_headers = default_headers  # type: ignore[method-assign]
+
+
+_drop_server_banner()
 
 
 def _build() -> dict[str, str]:

@@ -22,8 +22,8 @@ from devkit.processes import child_pids, free_port, procfile_argv
 
 ROOT = Path(__file__).resolve().parent.parent
 # Throwaway tokens for loopback-only servers that live for one run.
-METRICS_TOKEN = "bench-metrics-token-3c9e1a"  # noqa: S105
-ADMIN_TOKEN = "bench-admin-token-b04d27"  # noqa: S105
+METRICS_TOKEN = "bench-metrics-token-3c9e1a-0123456789abcdef"  # noqa: S105
+ADMIN_TOKEN = "bench-admin-token-b04d27-0123456789abcdef"  # noqa: S105
 # The service's variables (README's configuration table) and Gunicorn's:
 # a developer's shell must not leak in.
 _CLEARED_PREFIXES = (

@@ -12,9 +12,20 @@ from collections.abc import Mapping
 
 from flask import Flask
 
-from . import billing, circuits, email, errors, jobstate, models, observability, webhooks
+from . import (
+    billing,
+    circuits,
+    email,
+    errors,
+    jobstate,
+    models,
+    observability,
+    openapi,
+    security,
+    webhooks,
+)
 from .config import ConfigError, Settings, load_settings
-from .db import engine_options
+from .db import engine_options, set_request_threads
 from .observability.logging import configure_logging, report_config_error
 
 log = logging.getLogger(__name__)
@@ -29,6 +40,7 @@ def _configure(app: Flask, settings: Settings) -> None:
         TESTING=settings.app_env == "test",
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's attribute
+    set_request_threads(settings.web_threads)  # gthread: requests run side by side
 
 
 def create_app_or_exit() -> Flask:
@@ -51,10 +63,14 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     # /metrics), then each domain.
     observability.init_app(app)
     errors.init_app(app)
+    # Before any blueprint: the token guard, body limits and security headers
+    # (and the bounded <int:> converter, bound when a rule is added).
+    security.init_app(app)
     models.init_app(app)
     jobstate.init_app(app)
     circuits.init_app(app)
     email.init_app(app)
     billing.init_app(app)
     webhooks.init_app(app)
+    openapi.init_app(app)
     return app

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .netutil import is_loopback_host
+
 ENVIRONMENTS = ("development", "test", "production")
 EMAIL_BACKENDS = ("console", "smtp", "sendgrid")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -37,6 +39,7 @@ class Settings:
     port: int = 8000
     metrics_token: str | None = None
     admin_token: str | None = None
+    admin_readonly_token: str | None = None
     stripe_webhook_secrets: tuple[str, ...] = ()
     stripe_webhook_tolerance_seconds: int = 300
     stripe_api_key: str | None = None
@@ -57,6 +60,7 @@ class Settings:
     circuit_failure_threshold: int = 5
     circuit_reset_seconds: float = 30.0
     retention_days: int = 30
+    web_threads: int = 4
     log_level: str = "INFO"
     log_format: str = "text"
     build_version: str = "0.1.0"
@@ -147,9 +151,45 @@ def _check_email(env: Mapping[str, str], backend: str, app_env: str) -> None:
         url = _get(env, "SMTP_URL")
         if url is None:
             raise ConfigError("SMTP_URL", "is required when EMAIL_BACKEND=smtp")
-        SmtpTarget.parse(url)  # raises ConfigError naming SMTP_URL
+        target = SmtpTarget.parse(url)  # raises ConfigError naming SMTP_URL
+        if app_env == "production":
+            _refuse_cleartext_login(target)
     if backend == "sendgrid" and _get(env, "SENDGRID_API_KEY") is None:
         raise ConfigError("SENDGRID_API_KEY", "is required when EMAIL_BACKEND=sendgrid")
+
+
+def _refuse_cleartext_login(target: SmtpTarget) -> None:
+    """Production: a password never crosses the network in the clear. A relay
+    on the same machine (loopback) is the one exception."""
+    encrypted = target.implicit_tls or target.starttls
+    has_credentials = target.username is not None or target.password is not None
+    if has_credentials and not encrypted and not is_loopback_host(target.host):
+        raise ConfigError(
+            "SMTP_URL",
+            "sends credentials in cleartext; use smtps:// or add ?starttls=true "
+            "(only a loopback relay may take a plain login in production)",
+        )
+
+
+# Hardening (docs/SECURITY.md): bearer tokens are long and each one distinct,
+# so one leaked scrape token never opens the admin API.
+TOKEN_VARIABLES = ("ADMIN_TOKEN", "METRICS_TOKEN", "ADMIN_READONLY_TOKEN")
+MIN_TOKEN_LENGTH = 32
+
+
+def _check_tokens(env: Mapping[str, str]) -> None:
+    seen: dict[str, str] = {}
+    for name in TOKEN_VARIABLES:
+        value = _get(env, name)
+        if value is None:
+            continue
+        if len(value) < MIN_TOKEN_LENGTH:
+            raise ConfigError(
+                name, f"must be at least {MIN_TOKEN_LENGTH} characters (got {len(value)})"
+            )
+        if value in seen:
+            raise ConfigError(name, f"must differ from {seen[value]}")
+        seen[value] = name
 
 
 def load_settings(
@@ -164,6 +204,7 @@ def load_settings(
     ttl = _positive(env, "JOB_HEARTBEAT_TTL_SECONDS", float, 60.0)
     backend = _choice(env, "EMAIL_BACKEND", EMAIL_BACKENDS, "console")
     _check_email(env, backend, app_env)
+    _check_tokens(env)
     port = _parse(env, "PORT", int, 8000)
     if not 0 < port < 65536:
         raise ConfigError("PORT", f"{port} is not a TCP port")
@@ -175,6 +216,7 @@ def load_settings(
         port=port,
         metrics_token=_get(env, "METRICS_TOKEN"),
         admin_token=_get(env, "ADMIN_TOKEN"),
+        admin_readonly_token=_get(env, "ADMIN_READONLY_TOKEN"),
         stripe_webhook_secrets=webhook_secrets,
         stripe_webhook_tolerance_seconds=_positive(
             env, "STRIPE_WEBHOOK_TOLERANCE_SECONDS", int, 300
@@ -203,6 +245,7 @@ def load_settings(
         circuit_failure_threshold=_positive(env, "CIRCUIT_FAILURE_THRESHOLD", int, 5),
         circuit_reset_seconds=_positive(env, "CIRCUIT_RESET_SECONDS", float, 30.0),
         retention_days=_positive(env, "RETENTION_DAYS", int, 30),
+        web_threads=_positive(env, "WEB_THREADS", int, 4),
         log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO"),
         log_format=_choice(
             env, "LOG_FORMAT", ("text", "json"), "json" if app_env == "production" else "text"
@@ -217,13 +260,16 @@ def load_settings(
     secret_values = (
         settings.metrics_token,
         settings.admin_token,
+        settings.admin_readonly_token,
         settings.stripe_api_key,
         settings.sendgrid_api_key,
         _url_password(settings.smtp_url),
         _url_password(settings.database_url),
         *webhook_secrets,
     )
-    return replace(settings, secrets=tuple(s for s in secret_values if s and len(s) >= 4))
+    # Every configured secret, whatever its length: the redactor decides how
+    # to match short ones (service/observability/logging.py).
+    return replace(settings, secrets=tuple(s for s in secret_values if s))
 
 
 # --- SMTP_URL: the one parser (validation at start-up, and the smtp backend) ---

@@ -29,7 +29,17 @@ T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT_SECONDS = 5.0
 # At most this many threads per process may be stuck on a hung database at
 # once; past that, bounded calls fail at once instead of piling up threads.
-_STALLED_CALL_SLOTS = threading.BoundedSemaphore(4)
+# Per request thread: under gthread (WEB_THREADS) several requests of one
+# process make bounded calls at the same time, and a fixed 4 would refuse
+# healthy concurrent calls (set_request_threads).
+STALLED_CALLS_PER_THREAD = 4
+_STALLED_CALL_SLOTS = threading.BoundedSemaphore(STALLED_CALLS_PER_THREAD)
+
+
+def set_request_threads(threads: int) -> None:
+    """Size the stalled-call bound for `threads` concurrent requests."""
+    global _STALLED_CALL_SLOTS
+    _STALLED_CALL_SLOTS = threading.BoundedSemaphore(STALLED_CALLS_PER_THREAD * max(threads, 1))
 
 
 class DatabaseTimeout(Exception):
@@ -37,11 +47,15 @@ class DatabaseTimeout(Exception):
 
 
 def engine_options(settings: Settings) -> dict[str, Any]:
+    # hide_parameters: a database error's message carries no bound values
+    # (recipient addresses, names, payloads) into logs and tracebacks.
     if settings.database_url.startswith("sqlite"):
         return {
-            "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False}
+            "hide_parameters": True,
+            "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         }
     return {
+        "hide_parameters": True,
         "pool_pre_ping": True,
         "pool_size": 5,
         "max_overflow": 5,
@@ -90,7 +104,8 @@ def run_bounded(fn: Callable[[], T], timeout: float, app: Flask | None = None) -
     walking away from the thread. The thread ends when the driver gives up.
     """
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug LocalProxy API
-    if not _STALLED_CALL_SLOTS.acquire(blocking=False):
+    slots = _STALLED_CALL_SLOTS  # the one released below, even if resized meanwhile
+    if not slots.acquire(blocking=False):
         raise DatabaseTimeout("earlier database calls are still stalled")
     box: dict[str, Any] = {}
     done = threading.Event()
@@ -102,7 +117,7 @@ def run_bounded(fn: Callable[[], T], timeout: float, app: Flask | None = None) -
         except BaseException as exc:  # handed to the caller below
             box["error"] = exc
         finally:
-            _STALLED_CALL_SLOTS.release()
+            slots.release()
             done.set()
 
     threading.Thread(target=target, name="bounded-db-call", daemon=True).start()

@@ -29,6 +29,11 @@ from .extensions import db
 from .timeutil import as_utc, isoformat
 
 Key = Sequence[InstrumentedAttribute[Any]]
+# Hostile cursors (docs/SECURITY.md): ours are well under this; a longer one
+# is refused unread, and nesting, out-of-range ids and NUL bytes are a 400,
+# never a RecursionError or a database error (500).
+MAX_CURSOR_LENGTH = 1024
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
 
 def parse_limit(raw: str | int | None, default: int, maximum: int) -> int:
@@ -56,6 +61,10 @@ def _decode_value(column: InstrumentedAttribute[Any], value: Any) -> Any:
         return as_utc(datetime.fromisoformat(value))
     if not isinstance(value, python_type) or isinstance(value, bool):
         raise TypeError(f"not a {python_type.__name__}")
+    if isinstance(value, int) and not BIGINT_MIN <= value <= BIGINT_MAX:
+        raise ValueError("out of range")
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("NUL byte")
     return value
 
 
@@ -67,12 +76,14 @@ def encode_cursor(row: Any, key: Key) -> str:
 
 def decode_cursor(cursor: str, key: Key) -> list[Any]:
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
         if not isinstance(values, list) or len(values) != len(key):
             raise ValueError("wrong shape")
         return [_decode_value(column, value) for column, value in zip(key, values, strict=True)]
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise ApiError(400, "invalid_cursor", "The cursor is not one this API gave out.") from None
 
 

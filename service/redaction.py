@@ -3,45 +3,134 @@
 Plumbing: imported by any layer, imports nothing of ours. The logging set-up
 registers the configured secrets (`set_secrets`); the patterns catch token
 shapes whatever their value.
+
+Linear time on any input (docs/SECURITY.md, "Logs"): anything an attacker
+sends (a User-Agent, a path) reaches this code on every request, so
+
+- text longer than MAX_FIELD_CHARS is cut before any matching;
+- every regular expression is bounded (no unbounded run followed by
+  something that can fail and make the engine retry from every position);
+- URL passwords are found with str.find/rfind around each "://", not with a
+  backtracking pattern (the old one took 0.4 s on "a" * 8000 + "://").
+
+What is redacted:
+- each configured secret by value, whatever its length (shorter than 8
+  characters only where it stands alone, so a 3-letter password does not
+  blank every word that contains it);
+- `token=`, `password=`, `secret=`, `api_key=` values (also with a prefix,
+  `access_token=`, and as `"token": "..."`), Bearer and Basic credentials,
+  the password of any `scheme://user:password@host` (the password may hold
+  `/` or `@`);
+- the same in percent-encoded text (`tok%65n=`, a token in a query string):
+  when a percent-decoded copy of the text holds a secret, the decoded copy is
+  what gets logged, redacted.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import unquote
 
 REDACTED = "[REDACTED]"
 # Stored and logged error text is cut to this many characters everywhere
 # (the narrowest column that holds one, circuit.last_error, is 300).
 MAX_ERROR_LENGTH = 300
+# Longest text matched; anything longer is cut first (a log line is never
+# legitimately this long; tracebacks get their own, larger bound).
+MAX_FIELD_CHARS = 16 * 1024
+TRUNCATED = "...[truncated]"
+SHORT_SECRET = 8
+_MAX_DECODE_ROUNDS = 2
+_MAX_AUTHORITY = 512
+
 _secrets: tuple[str, ...] = ()
-# (marker, pattern, replacement): a pattern runs only when its marker (lower
-# case) is in the line. Every log line passes through here, and the URL
-# pattern backtracks over each run of word characters; the cheap substring
-# test skips it on the vast majority of lines.
-_PATTERNS = (
-    # token=... in query strings, Authorization headers, URL passwords
-    ("token=", re.compile(r"(?i)([?&;\s\"']token=)[^&\s\"';]+"), r"\1" + REDACTED),
-    ("bearer", re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1" + REDACTED),
-    ("://", re.compile(r"([A-Za-z][\w+.-]*://[^:/?#\s@]+:)[^@/\s]+(@)"), r"\1" + REDACTED + r"\2"),
+_short_secrets: re.Pattern[str] | None = None
+
+_KEY_VALUE = re.compile(
+    r"(?i)(?<![a-z0-9])([\w.-]{0,32}?(?:token|password|passwd|secret|api_?key)"
+    r"(?:=|[\"']\s{0,3}:\s{0,3}[\"']))[^\s&\"';,]{1,4096}"
 )
+_KEY_MARKERS = ("token", "passw", "secret", "key")
+_BEARER = re.compile(r"(?i)(\bbearer\s{1,16})[A-Za-z0-9._~+/=-]{1,4096}")
+_BASIC = re.compile(r"(\bBasic\s{1,16})[A-Za-z0-9+/=]{4,4096}")
+_SCHEME = re.compile(r"(?<![\w+.-])[A-Za-z][\w+.-]{0,30}://")
+_AUTHORITY_END = re.compile(r"[\s\"'<>]")
 
 
 def set_secrets(secrets: Iterable[str]) -> None:
     """The configured secret values to replace wherever they appear."""
-    global _secrets
+    global _secrets, _short_secrets
+    values = {s for s in secrets if s}
     # Longest first, so a secret containing another is replaced whole.
-    _secrets = tuple(sorted(set(secrets), key=len, reverse=True))
+    _secrets = tuple(sorted((s for s in values if len(s) >= SHORT_SECRET), key=len, reverse=True))
+    short = sorted((s for s in values if len(s) < SHORT_SECRET), key=len, reverse=True)
+    _short_secrets = (
+        re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(map(re.escape, short)) + r")(?![A-Za-z0-9])")
+        if short
+        else None
+    )
 
 
-def redact(text: str) -> str:
+def truncate(text: str, limit: int = MAX_FIELD_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit] + TRUNCATED
+
+
+def _url_passwords(text: str) -> str:
+    """`scheme://user:pa/ss@word@host` -> `scheme://user:[REDACTED]@host`.
+
+    The password runs to the last `@` before the end of the URL (whitespace,
+    a quote or 512 characters): over-redacting a path is the safe mistake.
+    """
+    out: list[str] = []
+    pos = 0
+    for match in _SCHEME.finditer(text):
+        start = match.end()
+        if start < pos:
+            continue
+        end_match = _AUTHORITY_END.search(text, start, start + _MAX_AUTHORITY)
+        end = end_match.start() if end_match else min(len(text), start + _MAX_AUTHORITY)
+        at = text.rfind("@", start, end)
+        colon = text.find(":", start, at) if at > start else -1
+        if colon < 0 or any(c in text[start:colon] for c in "/?#@"):
+            continue
+        out.append(text[pos : colon + 1])
+        out.append(REDACTED)
+        pos = at
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _redact_plain(text: str) -> str:
     for secret in _secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
+    if _short_secrets is not None:
+        text = _short_secrets.sub(REDACTED, text)
     lowered = text.lower()
-    for marker, pattern, replacement in _PATTERNS:
-        if marker in lowered:
-            text = pattern.sub(replacement, text)
+    if any(marker in lowered for marker in _KEY_MARKERS):
+        text = _KEY_VALUE.sub(r"\1" + REDACTED, text)
+    if "bearer" in lowered:
+        text = _BEARER.sub(r"\1" + REDACTED, text)
+    if "Basic" in text:
+        text = _BASIC.sub(r"\1" + REDACTED, text)
+    if "://" in text:
+        text = _url_passwords(text)
+    return text
+
+
+def redact(text: str, limit: int = MAX_FIELD_CHARS) -> str:
+    text = _redact_plain(truncate(text, limit))
+    decoded = text
+    for _ in range(_MAX_DECODE_ROUNDS):
+        if "%" not in decoded:
+            break
+        decoded = unquote(decoded)
+        redacted = _redact_plain(decoded)
+        if redacted != decoded:
+            return redacted  # a secret hid behind percent-encoding
     return text
 
 

@@ -134,7 +134,9 @@ def detail(message: Message) -> dict[str, Any]:
 
 def csv_rows(messages: Iterator[Message]) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    # Every field quoted: a semicolon-separated import cannot split a cell
+    # into a new one that starts with a formula.
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
 
     def flush() -> str:
         text = buffer.getvalue()
@@ -150,10 +152,16 @@ def csv_rows(messages: Iterator[Message]) -> Iterator[str]:
     yield flush()
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_safe(value: Any) -> Any:
-    # A cell starting with = + - @ is a formula to a spreadsheet; an error
-    # message or address is data (OWASP "CSV injection").
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    # A cell starting with = + - @ (also after leading blanks, which some
+    # spreadsheets skip) is a formula; an error message or address is data
+    # (OWASP "CSV injection"). The quote makes it text.
+    if isinstance(value, str) and (
+        value[:1] in FORMULA_STARTS or value.lstrip(" \t\r\n")[:1] in FORMULA_STARTS
+    ):
         return "'" + value
     return "" if value is None else value
 

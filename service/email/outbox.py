@@ -36,6 +36,7 @@ from .models import (
     EmailAttempt,
     EmailMessage,
 )
+from .recipients import INVALID_RECIPIENT, MAX_ADDRESS_LENGTH, parse_recipient
 
 log = logging.getLogger(__name__)
 
@@ -53,22 +54,30 @@ def enqueue(
     """Queue one email unless its idempotency key exists; True if it was new.
 
     The caller commits: the message exists exactly when the change that
-    caused it does.
+    caused it does. A recipient that is not exactly one address is stored
+    `skipped` with the reason `invalid_recipient` (the event that caused it
+    is still processed; nothing is sent).
     """
     now = utcnow()
-    return insert_if_absent(
+    address = parse_recipient(recipient)
+    new = insert_if_absent(
         EmailMessage,
         conflict=["idempotency_key"],
         idempotency_key=idempotency_key,
         template=template,
-        recipient=recipient,
+        recipient=address or recipient[:MAX_ADDRESS_LENGTH],
         context=dict(context),
-        status=QUEUED,
+        status=QUEUED if address else SKIPPED,
         attempts=0,
-        next_attempt_at=now,
+        next_attempt_at=now if address else None,
+        last_error=None if address else f"{INVALID_RECIPIENT}: not exactly one address",
         created_at=now,
         updated_at=now,
     )
+    if new and address is None:
+        log.warning("email %s not queued: %s", idempotency_key, INVALID_RECIPIENT)
+        counters.increment("email_notifications_total", {"template": template, "status": SKIPPED})
+    return new
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, jsonify, request, stream_with_context
 
 from ..admin import admin_blueprint
@@ -22,6 +24,23 @@ def _wants_csv() -> bool:
     if request.args.get("format"):
         return request.args["format"].lower() == "csv"
     return request.accept_mimetypes.best_match(["application/json", CSV]) == CSV
+
+
+def _json_object() -> dict[str, Any]:
+    """The body as a JSON object; none at all is {} (filters may come in the query)."""
+    if not request.get_data(cache=True):
+        return {}
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", "The body must be a JSON object.")
+    return body
+
+
+def _text(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and (not isinstance(value, str) or "\x00" in value):
+        raise ApiError(400, "invalid_body", f"{name} must be a string.")
+    return value or None
 
 
 @admin.get("/export-dead-letter")
@@ -59,9 +78,9 @@ def replay_dead_letter(message_id: int) -> tuple[Response, int]:
 @admin.post("/export-dead-letter/replay")
 def replay_dead_letters() -> tuple[Response, int]:
     """Bulk replay by filter: JSON body or query string, `status` required."""
-    body = request.get_json(silent=True) or {}
-    status = body.get("status") or request.args.get("status")
-    template = body.get("template") or request.args.get("template")
+    body = _json_object()
+    status = _text(body, "status") or request.args.get("status")
+    template = _text(body, "template") or request.args.get("template")
     if not status:
         raise ApiError(400, "status_required", "Say which messages: status pending or dead.")
     result = dlq.replay_matching(dlq.Filter.parse(status, template))

@@ -15,10 +15,60 @@ from flask import has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
 from ..config import Settings
-from ..redaction import redact, set_secrets
+from ..redaction import REDACTED, redact, set_secrets
 from .metrics import REQUEST_ID_KEY
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
+MAX_TRACEBACK_CHARS = 64 * 1024
+# Attributes every LogRecord has; anything else on a record came from `extra`.
+_STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_SECRET_KEYS = ("token", "password", "secret", "authorization", "api_key", "apikey")
+_MAX_DEPTH = 4
+
+
+def _redact_value(key: str, value: Any, depth: int = 0) -> Any:
+    """An `extra` field, redacted: by its name, then by its content."""
+    if any(word in key.lower() for word in _SECRET_KEYS):
+        return REDACTED if value not in (None, "") else value
+    if isinstance(value, str):
+        return redact(value)
+    if depth >= _MAX_DEPTH or value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {k: _redact_value(str(k), v, depth + 1) for k, v in list(value.items())[:100]}
+    if isinstance(value, list | tuple):
+        return [_redact_value(key, v, depth + 1) for v in value[:100]]
+    return redact(str(value))
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts a record's message (its arguments formatted in), its `extra`
+    fields and its traceback in place, before any formatter serialises it:
+    a secret holding `"`, `\\` or non-ASCII is matched as written, not as a
+    JSON escape of itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_redacted", False):
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed log call must not raise in the caller
+            message = f"{record.msg!s} {record.args!r}"
+        record.msg = redact(message)
+        record.args = None
+        for key, value in list(vars(record).items()):
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                setattr(record, key, _redact_value(key, value))
+        if record.exc_info:
+            formatted = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = redact(formatted, MAX_TRACEBACK_CHARS)
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text, MAX_TRACEBACK_CHARS)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, MAX_TRACEBACK_CHARS)
+        record._redacted = True
+        return True
 
 
 class RequestIdFilter(logging.Filter):
@@ -36,16 +86,25 @@ class JsonLogFormatter(JsonFormatter):
         kwargs.setdefault("timestamp", "ts")
         super().__init__("%(levelname)s %(name)s %(message)s %(process)d", *args, **kwargs)
 
-    def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
-
 
 class TextLogFormatter(logging.Formatter):
+    """One line per record: CR and LF in the message are escaped, so a `%0a`
+    in a URL cannot forge a line; traceback lines are indented under it."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(TEXT_FORMAT)
 
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape_line_breaks(super().formatMessage(record))
+
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        text = super().format(record)
+        head, sep, rest = text.partition("\n")
+        return head + sep + "\n".join("    " + line for line in rest.split("\n")) if sep else head
+
+
+def escape_line_breaks(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class ServiceHandler(logging.StreamHandler):
@@ -76,6 +135,7 @@ def configure_logging(settings: Settings) -> None:
     handler = ServiceHandler(sys.stderr)
     handler.setFormatter(_formatter_class(settings)())
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(RedactingFilter())  # last: sees the request id field too
     root.addHandler(handler)
     root.setLevel(settings.log_level)
     logging.captureWarnings(True)
@@ -89,14 +149,17 @@ def gunicorn_logconfig(settings: Settings) -> dict[str, Any]:
     handler = {
         "class": f"{ServiceHandler.__module__}.ServiceHandler",
         "formatter": "service",
-        "filters": ["request_id"],
+        "filters": ["request_id", "redact"],
         "stream": "ext://sys.stderr",
     }
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"service": {"()": f"{formatter.__module__}.{formatter.__name__}"}},
-        "filters": {"request_id": {"()": f"{RequestIdFilter.__module__}.RequestIdFilter"}},
+        "filters": {
+            "request_id": {"()": f"{RequestIdFilter.__module__}.RequestIdFilter"},
+            "redact": {"()": f"{RedactingFilter.__module__}.RedactingFilter"},
+        },
         "handlers": {"service": handler},
         "root": {"level": settings.log_level, "handlers": ["service"]},
         "loggers": {
@@ -136,6 +199,6 @@ def report_config_error(exc: Exception, environ: dict[str, str] | None = None) -
             }
         )
     else:
-        line = f"CRITICAL service.config: {message}"
+        line = f"CRITICAL service.config: {escape_line_breaks(message)}"
     sys.stderr.write(line + "\n")
     sys.stderr.flush()

@@ -15,7 +15,6 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import text
 
-from ..auth import token_required
 from ..db import DatabaseTimeout, run_bounded
 from ..extensions import db
 from .collector import DatabaseCollector
@@ -88,8 +87,9 @@ def _scrape() -> _Scrape:
     return _Scrape(process_metrics, current_app.extensions["db_collector"])
 
 
+# METRICS_TOKEN is checked app-wide before routing (service/auth.py), so
+# OPTIONS and HEAD need the token too.
 @metrics.get("/metrics")
-@token_required("METRICS_TOKEN", "metrics")
 def metrics_endpoint() -> Response:
     # Primers run here, not at app creation, so only the web tier creates
     # per-process series: the worker and release processes must not write

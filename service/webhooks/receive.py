@@ -14,7 +14,15 @@ from .handlers import validate
 from .outcomes import WebhookError
 from .processing import Outcome, is_database_unavailable, process
 from .statuses import FAILED, PROCESSING_ERROR
-from .verify import check_mode, decode, read_body, require_secrets, verify_signature
+from .verify import (
+    MAX_BODY_BYTES,
+    check_mode,
+    decode,
+    read_body,
+    require_secrets,
+    too_large,
+    verify_signature,
+)
 
 # Database trouble answers 503 within 5 s (README, "Webhooks"). The bound covers the
 # whole unit of work (reads, the Stripe API call, the write transaction),
@@ -26,7 +34,12 @@ def verified_event(request: Request, app: Flask) -> StripeEvent:
     """The event in the request, or a WebhookError saying why not."""
     settings = app.config["SETTINGS"]
     secrets = require_secrets(settings)
-    text = decode(read_body(request.stream, request.content_length))
+    # The declared length first: reading request.stream would otherwise let
+    # the app-wide 1 MiB limit answer before this endpoint counts a rejection.
+    length = request.content_length
+    if length is not None and length > MAX_BODY_BYTES:
+        raise too_large()
+    text = decode(read_body(request.stream, length))
     header = request.headers.get("Stripe-Signature")
     verify_signature(text, header, secrets, settings.stripe_webhook_tolerance_seconds)
     event = parse_event(text)

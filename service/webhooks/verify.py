@@ -13,6 +13,7 @@ import time
 from typing import IO
 
 from stripe import SignatureVerificationError, WebhookSignature
+from werkzeug.exceptions import RequestTimeout
 
 from ..config import Settings
 from .event import StripeEvent
@@ -49,7 +50,14 @@ def read_body(stream: IO[bytes], content_length: int | None) -> bytes:
     chunks: list[bytes] = []
     total = 0
     while True:
-        chunk = stream.read(min(_READ_CHUNK, MAX_BODY_BYTES + 1 - total))
+        try:
+            chunk = stream.read(min(_READ_CHUNK, MAX_BODY_BYTES + 1 - total))
+        except RequestTimeout:  # a client trickling its body (service/security.py)
+            error = WebhookError(
+                408, "request_timeout", "The body did not arrive in time.", result=REJECTED
+            )
+            error.headers["Connection"] = "close"  # do not drain the rest on a thread
+            raise error from None
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)

@@ -37,10 +37,13 @@ def test_reset_of_an_unknown_circuit_is_404(client):
 
 
 def test_admin_token_is_required_when_set(make_app):
-    client = make_app(ADMIN_TOKEN="adm-secret-1").test_client()
+    client = make_app(ADMIN_TOKEN="adm-secret-1-0123456789abcdef0123456789").test_client()
     assert client.get("/v1/admin/circuits").status_code == 401
     assert client.post("/v1/admin/circuits/email/reset").status_code == 401
-    ok = client.get("/v1/admin/circuits", headers={"Authorization": "Bearer adm-secret-1"})
+    ok = client.get(
+        "/v1/admin/circuits",
+        headers={"Authorization": "Bearer adm-secret-1-0123456789abcdef0123456789"},
+    )
     assert ok.status_code == 200
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from tests.helpers import Proc, free_port, process_env, running, wait_for_http
 
-METRICS_TOKEN = "e2e-metrics-token-5f2a9c"
-ADMIN_TOKEN = "e2e-admin-token-77d1e0"
+METRICS_TOKEN = "e2e-metrics-token-5f2a9c-0123456789abcdef"
+ADMIN_TOKEN = "e2e-admin-token-77d1e0-0123456789abcdef"
 # Credentials every e2e process gets; none may appear in anything a process
 # writes (checked when each process is stopped, see no_secrets).
 SMTP_PASSWORD = "e2e-smtp-password-0c41d9b7a2"

@@ -203,7 +203,7 @@ def test_bulk_replay_needs_a_status(client, letters):
 
 
 def test_admin_token_guards_every_route(make_app):
-    client = make_app(ADMIN_TOKEN="adm-token-9").test_client()
+    client = make_app(ADMIN_TOKEN="adm-token-9-0123456789abcdef0123456789").test_client()
     for method, url in [
         ("get", BASE),
         ("get", f"{BASE}/1"),

@@ -99,14 +99,15 @@ def test_named_cause_is_the_reason(app, flaky):
 
 
 def test_last_error_holds_no_secrets(make_app, flaky):
-    app = make_app(ADMIN_TOKEN="admin-token-very-secret")
+    app = make_app(ADMIN_TOKEN="admin-token-very-secret-0123456789abcdef")
     spec, func = flaky
     func.fail_with = RuntimeError(
-        "login failed for smtp://mailer:pa55word@mail:587 with admin-token-very-secret"
+        "login failed for smtp://mailer:pa55word@mail:587 with "
+        "admin-token-very-secret-0123456789abcdef"
     )
     _runner(app).run(spec)
     error = _state(app).last_error
-    assert "pa55word" not in error and "admin-token-very-secret" not in error
+    assert "pa55word" not in error and "admin-token-very-secret-0123456789abcdef" not in error
     assert error.startswith("RuntimeError: login failed")
 
 

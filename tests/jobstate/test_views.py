@@ -14,7 +14,7 @@ from service.jobstate.models import JobRunRequest, JobState
 from service.timeutil import utcnow
 from tests.helpers import sample_value
 
-ADMIN = "admin-token-for-tests-1234"
+ADMIN = "admin-token-for-tests-1234-0123456789ab"
 PROD = {"APP_ENV": "production", "EMAIL_BACKEND": "smtp", "SMTP_URL": "smtp://127.0.0.1:2525"}
 
 

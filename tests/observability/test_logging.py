@@ -26,13 +26,19 @@ def test_json_lines_carry_tracebacks_in_one_object():
 
 def test_configured_secrets_and_token_shapes_are_redacted():
     configure_logging(
-        load_settings({"METRICS_TOKEN": "tok-aaaa-bbbb", "STRIPE_WEBHOOK_SECRET": "whsec_zz99"})
+        load_settings(
+            {
+                "METRICS_TOKEN": "tok-aaaa-bbbb-0123456789abcdef0123456",
+                "STRIPE_WEBHOOK_SECRET": "whsec_zz99",
+            }
+        )
     )
     text = redact(
-        "GET /metrics?token=tok-aaaa-bbbb&a=1 Authorization: Bearer abc.def "
+        "GET /metrics?token=tok-aaaa-bbbb-0123456789abcdef0123456&a=1 "
+        "Authorization: Bearer abc.def "
         "postgresql://user:pw12345@db/app whsec_zz99"
     )
-    for secret in ("tok-aaaa-bbbb", "abc.def", "pw12345", "whsec_zz99"):
+    for secret in ("tok-aaaa-bbbb-0123456789abcdef0123456", "abc.def", "pw12345", "whsec_zz99"):
         assert secret not in text
     assert redact_query("a=1&token=other-value") == "a=1&token=[REDACTED]"
     assert redact_query("") == ""

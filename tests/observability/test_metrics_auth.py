@@ -5,7 +5,7 @@ PROD = {
     "EMAIL_BACKEND": "smtp",
     "SMTP_URL": "smtp://127.0.0.1:2525",
 }
-TOKEN = "scrape-token-0123456789"
+TOKEN = "scrape-token-0123456789abcdef0123456789"
 
 
 def _get(client, how: str):

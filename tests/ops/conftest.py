@@ -80,7 +80,7 @@ def _exercise(app: Flask, make_app) -> list[Any]:
     failed = dead.test_client().get("/readyz")  # a real 5xx
     assert failed.status_code == 503
     documents.append(failed.get_json())
-    for config in (PROD, {"METRICS_TOKEN": "a-metrics-token"}):
+    for config in (PROD, {"METRICS_TOKEN": "a-metrics-token-0123456789abcdef0123"}):
         refused = make_app(**config).test_client().get("/metrics")
         assert refused.status_code in (401, 500)
         documents.append(refused.get_json())

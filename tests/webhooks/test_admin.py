@@ -15,7 +15,7 @@ from service.webhooks.models import WebhookEvent
 from . import stripe_events as se
 from .helpers import deliver, outbox_rows, stored_event
 
-ADMIN_TOKEN = "admin-token-for-webhook-tests"
+ADMIN_TOKEN = "admin-token-for-webhook-tests-0123456789"
 
 
 def _ignored(n: int) -> list[dict]:

@@ -196,7 +196,7 @@ def test_body_of_exactly_the_limit_is_read(wh):
 def test_missing_secret_is_a_misconfiguration_never_an_accept(make_app, migrated, app_env):
     env = {"APP_ENV": app_env}
     if app_env == "production":
-        env.update(EMAIL_BACKEND="smtp", SMTP_URL="smtp://127.0.0.1:2525", METRICS_TOKEN="m" * 16)
+        env.update(EMAIL_BACKEND="smtp", SMTP_URL="smtp://127.0.0.1:2525", METRICS_TOKEN="m" * 32)
     client = make_app(**env).test_client()
     response = deliver(client, _invoice_event())
     assert response.status_code == 500
