@@ -13,15 +13,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import http_overhead, inprocess, loadgen, memory, report, scrape, server
+from . import email_dispatch, http_overhead, inprocess, loadgen, memory, report, scrape, server
 from .results import Outcome
 
-BENCHMARKS = ("http", "inprocess", "scrape", "memory")
+BENCHMARKS = ("http", "inprocess", "scrape", "memory", "email")
 TITLES = {
     "http": "1. HTTP instrumentation overhead",
     "inprocess": "2. In-process per-request cost",
     "scrape": "3. /metrics scrape cost",
     "memory": "4. Worker memory",
+    "email": email_dispatch.TITLE,
 }
 
 
@@ -67,6 +68,7 @@ def plan(args: argparse.Namespace, workdir: Path, wrk: str | None) -> dict[str, 
         "inprocess": lambda: inprocess.run(workdir, args.iterations, args.inprocess_rounds),
         "scrape": lambda: scrape.run(workdir, args.routes, 3, args.scrapes),
         "memory": lambda: memory.run(workdir, args.memory_rounds),
+        "email": lambda: email_dispatch.run(workdir),
     }
 
 

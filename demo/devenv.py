@@ -87,7 +87,9 @@ def console_path() -> str | None:
     try:
         from service import create_app
 
-        rules = [rule.rule for rule in create_app().url_map.iter_rules()]
+        # Quiet: the web process logs its own start-up warnings a moment later.
+        app = create_app({"LOG_LEVEL": "ERROR"})
+        rules = [rule.rule for rule in app.url_map.iter_rules()]
     except Exception:  # a broken setting: the processes themselves will say which
         return None
     return "/console/" if any(rule.startswith("/console") for rule in rules) else None
@@ -98,8 +100,8 @@ def _emails(env: Mapping[str, str]) -> list[str]:
     if backend != "console":
         return [f"  emails     EMAIL_BACKEND={backend}: the worker sends them"]
     return [
-        "  emails     EMAIL_BACKEND=console: the worker prints each email below",
-        "             (worker.1 | ... service.email.console) and sends nothing",
+        "  emails     EMAIL_BACKEND=console: sends nothing; the worker logs each email below,",
+        "             one line each (service.email.console), and `make demo` prints them",
     ]
 
 

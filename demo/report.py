@@ -11,8 +11,8 @@ import requests
 from service.config import Settings
 
 WHERE = {
-    "console": "EMAIL_BACKEND=console: printed by the worker in the `make run` terminal\n"
-    "  (worker.1 | … service.email.console), not sent, so counted `skipped`",
+    "console": "EMAIL_BACKEND=console: not sent, so counted `skipped`; also logged by the worker\n"
+    "  in the `make run` terminal, one line each (worker.1 | … service.email.console)",
     "smtp": "EMAIL_BACKEND=smtp: sent through SMTP_URL",
     "sendgrid": "EMAIL_BACKEND=sendgrid: sent through SendGrid",
 }

@@ -1,9 +1,10 @@
 """The worker: an APScheduler BlockingScheduler, one wrapper around every job.
 
-Every worker process schedules every job; the wrapper runs a job only while
-this process holds the leader lease, so each job runs once per tick however
-many workers there are. SIGTERM stops new runs, lets the run in flight
-finish, releases the lease and exits 0.
+Every worker process schedules every job; the wrapper runs a leader-only job
+only while this process holds the leader lease, so it runs once per tick
+however many workers there are. `email-dispatch` is not leader-only: it runs
+in every process, each claiming one message at a time. SIGTERM stops new
+runs, lets the run in flight finish, releases the lease and exits 0.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class JobRunner:
 
     def _run_locked(self, spec: JobSpec, trigger: str) -> str:
         try:
-            if not self.leadership.holds():
+            if spec.leader_only and not self.leadership.holds():
                 return "skipped"
             ctx = recorder.RunContext(
                 spec.id,

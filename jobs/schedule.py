@@ -33,13 +33,16 @@ class JobSpec:
     id: str
     func: Callable[[], None]
     interval: Callable[[Settings], float]
+    leader_only: bool = True  # see service/jobstate/catalogue.py
 
     def ttl(self, settings: Settings) -> float:
-        return JobDef(self.id, self.interval).ttl(settings)
+        return JobDef(self.id, self.interval, self.leader_only).ttl(settings)
 
 
 SCHEDULE: tuple[JobSpec, ...] = tuple(
-    JobSpec(job.id, TASKS[job.id], job.interval) for job in CATALOGUE if job.id in TASKS
+    JobSpec(job.id, TASKS[job.id], job.interval, job.leader_only)
+    for job in CATALOGUE
+    if job.id in TASKS
 )
 
 

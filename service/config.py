@@ -7,6 +7,8 @@ fails at boot instead of at the first request.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -60,6 +62,13 @@ class Settings:
     circuit_failure_threshold: int = 5
     circuit_reset_seconds: float = 30.0
     retention_days: int = 30
+    # Email at scale (README "Email dispatch"): per-process send slots, the
+    # fleet-wide rate cap (None: no cap), SendGrid's Event Webhook key, and
+    # how long a receipt stays worth sending.
+    email_concurrency: int = 4
+    email_rate_limit_per_second: float | None = None
+    sendgrid_webhook_public_key: str | None = None
+    email_receipt_valid_days: float = 7.0
     web_threads: int = 4
     log_level: str = "INFO"
     log_format: str = "text"
@@ -158,6 +167,24 @@ def _check_email(env: Mapping[str, str], backend: str, app_env: str) -> None:
         raise ConfigError("SENDGRID_API_KEY", "is required when EMAIL_BACKEND=sendgrid")
 
 
+def _optional_positive(env: Mapping[str, str], name: str) -> float | None:
+    if _get(env, name) is None:
+        return None
+    return _positive(env, name, float, 1.0)
+
+
+def _public_key(env: Mapping[str, str]) -> str | None:
+    """SENDGRID_WEBHOOK_PUBLIC_KEY: base64 of a DER public key, as SendGrid shows it."""
+    raw = _get(env, "SENDGRID_WEBHOOK_PUBLIC_KEY")
+    if raw is None:
+        return None
+    try:
+        base64.b64decode("".join(raw.split()), validate=True)
+    except (ValueError, binascii.Error):
+        raise ConfigError("SENDGRID_WEBHOOK_PUBLIC_KEY", "is not base64 (DER public key)") from None
+    return "".join(raw.split())
+
+
 def _refuse_cleartext_login(target: SmtpTarget) -> None:
     """Production: a password never crosses the network in the clear. A relay
     on the same machine (loopback) is the one exception."""
@@ -245,6 +272,10 @@ def load_settings(
         circuit_failure_threshold=_positive(env, "CIRCUIT_FAILURE_THRESHOLD", int, 5),
         circuit_reset_seconds=_positive(env, "CIRCUIT_RESET_SECONDS", float, 30.0),
         retention_days=_positive(env, "RETENTION_DAYS", int, 30),
+        email_concurrency=_positive(env, "EMAIL_CONCURRENCY", int, 4),
+        email_rate_limit_per_second=_optional_positive(env, "EMAIL_RATE_LIMIT_PER_SECOND"),
+        sendgrid_webhook_public_key=_public_key(env),
+        email_receipt_valid_days=_positive(env, "EMAIL_RECEIPT_VALID_DAYS", float, 7.0),
         web_threads=_positive(env, "WEB_THREADS", int, 4),
         log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO"),
         log_format=_choice(

@@ -44,6 +44,8 @@ THRESHOLDS: dict[str, tuple[str, str]] = {
     "email_dead_for": ("5m", "how long the dead count must stay grown"),
     "dlq_pending_growth": ("10", "growth of the pending dead letters within 30m"),
     "dlq_pending_for": ("15m", "how long that growth must hold"),
+    "email_complaints_per_hour": ("5", "spam complaints reported by the provider within 1h"),
+    "email_complaints_for": ("5m", "how long that count must hold"),
     "heartbeat_stale_for": ("1m", "how long a heartbeat may stay past its TTL"),
     "job_errors_increase": ("5", "errors of one job and reason within 10m"),
     "job_errors_for": ("5m", "how long that error count must hold"),
@@ -143,6 +145,15 @@ GROUPS: list[tuple[str, list[tuple[str, str, str, str, str]]]] = [
                 "warning",
                 "Dead-letter queue (status {{ $labels.status }}) grew by {{ $value }} in 30m:"
                 " retries are not draining it",
+            ),
+            (
+                "EmailComplaintsSpike",
+                'max by (event) (increase(email_provider_events_total{event="spamreport"}[1h]))\n'
+                "> %(email_complaints_per_hour)s",
+                "email_complaints_for",
+                "warning",
+                "{{ $value | humanize }} provider events of type {{ $labels.event }}"
+                " (spam complaints) in 1h: stop and check what was sent",
             ),
         ],
     ),

@@ -11,9 +11,13 @@ from ..errors import ApiError
 from ..extensions import db
 from . import dlq, suppression
 from .models import DEAD, PENDING
+from .samples import SAMPLES
+from .templates import TEMPLATES, render
 
 dlq_cli = AppGroup("dlq", help="Inspect and replay the email dead-letter queue.")
-email_cli = AppGroup("email", help="Manage the email suppression list.")
+email_cli = AppGroup("email", help="Manage the email suppression list; preview templates.")
+suppressions_cli = AppGroup("suppressions", help="List and remove suppressed addresses.")
+email_cli.add_command(suppressions_cli)
 
 
 def _fail(exc: ApiError) -> None:
@@ -95,3 +99,39 @@ def unsuppress_command(address: str) -> None:
     removed = suppression.unsuppress(address)
     db.session.commit()
     click.echo(f"{address}: {'removed' if removed else 'was not suppressed'}")
+
+
+@suppressions_cli.command("list")
+@click.option("--limit", default=suppression.PAGE_SIZE, show_default=True, help="Rows per page.")
+@click.option("--cursor", help="Continue after a previous page.")
+def suppressions_list_command(limit: int, cursor: str | None) -> None:
+    """Suppressed addresses with reason and time."""
+    rows, next_cursor = suppression.page(limit, cursor)
+    for row in rows:
+        entry = suppression.describe(row)
+        click.echo(f"{entry['address']}\t{entry['reason']}\t{entry['created_at']}")
+    if next_cursor:
+        click.echo(f"next page: --cursor {next_cursor}")
+
+
+@suppressions_cli.command("remove")
+@click.argument("address")
+def suppressions_remove_command(address: str) -> None:
+    """Take ADDRESS off the suppression list."""
+    removed = suppression.unsuppress(address)
+    db.session.commit()
+    if not removed:
+        raise click.ClickException(f"{address} is not suppressed")
+    click.echo(f"{address}: removed")
+
+
+@email_cli.command("preview")
+@click.argument("template", type=click.Choice(TEMPLATES))
+@click.option("--part", type=click.Choice(["text", "html", "all"]), default="all")
+def preview_command(template: str, part: str) -> None:
+    """Render TEMPLATE with sample data."""
+    email = render(template, SAMPLES[template])
+    if part in ("text", "all"):
+        click.echo(f"Subject: {email.subject}\n\n{email.text}")
+    if part in ("html", "all"):
+        click.echo(email.html)

@@ -56,6 +56,10 @@ class EmailMessage(db.Model):  # type: ignore[name-defined]  # db.Model is made 
         UtcDateTime, default=utcnow, onupdate=utcnow, nullable=False
     )
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The provider's latest word after it accepted the message (SendGrid
+    # Event Webhook: delivered, deferred, bounce, ...), and when it said so.
+    provider_event: Mapped[str | None] = mapped_column(String(32))
+    provider_event_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class EmailAttempt(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
@@ -79,8 +83,9 @@ class EmailAttempt(db.Model):  # type: ignore[name-defined]  # db.Model is made 
 
 
 class Suppression(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
-    """Addresses never mailed: hard bounces (added on a permanent recipient
-    rejection) and unsubscribes (added by an operator)."""
+    """Addresses never mailed: hard bounces (a permanent recipient rejection
+    at send time, or reported later by the provider), drops, spam reports,
+    unsubscribes, and manual entries by an operator."""
 
     __tablename__ = "email_suppression"
 
@@ -88,3 +93,17 @@ class Suppression(db.Model):  # type: ignore[name-defined]  # db.Model is made a
     reason: Mapped[str] = mapped_column(String(32), nullable=False)
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, nullable=False)
+
+
+class SendGate(db.Model):  # type: ignore[name-defined]
+    """One row per mail backend, shared by every worker process: the fleet-wide
+    send schedule (`next_at`, unix seconds: the next free send slot under
+    EMAIL_RATE_LIMIT_PER_SECOND) and a pause the provider asked for (a 429 or
+    an SMTP 421) until `paused_until`. Only conditional UPDATEs touch it."""
+
+    __tablename__ = "email_send_gate"
+
+    backend: Mapped[str] = mapped_column(String(16), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    paused_until: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    pause_reason: Mapped[str | None] = mapped_column(String(64))

@@ -1,11 +1,16 @@
 """The outbox and its state transitions.
 
 `enqueue` writes a message inside the caller's transaction. The rest is what
-dispatch does to a message, each step one committed transaction: claim a
-batch (FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite every transaction
-holds the write lock, which serializes claims), renew a claim right before a
-send, give claims back, and record an outcome together with its attempt row
-and its count in email_notifications_total.
+dispatch does to a message: claim ONE message right before sending it
+(`claim_one`: a single UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP
+LOCKED LIMIT 1) RETURNING, which also reports whether the recipient is
+suppressed and the `email` breaker's state, so no extra reads are needed),
+give a claim back, and write an outcome together with its attempt row and
+its count in email_notifications_total (`write_outcome`). Dispatch commits
+an outcome and the claim of the next message in one transaction: one commit
+per message, the floor for "a crash re-sends at most the message in flight"
+(see README, "Email dispatch"). On SQLite every transaction holds the write
+lock, which serializes claims.
 """
 
 from __future__ import annotations
@@ -18,13 +23,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 
+from ..circuits.models import Circuit
 from ..db import insert_if_absent, rows_changed
 from ..extensions import db
 from ..jobstate import counters
 from ..redaction import error_text
-from ..timeutil import utcnow
+from ..timeutil import as_utc, utcnow
 from . import suppression
 from .models import (
     DEAD,
@@ -35,10 +41,17 @@ from .models import (
     SKIPPED,
     EmailAttempt,
     EmailMessage,
+    Suppression,
 )
 from .recipients import INVALID_RECIPIENT, MAX_ADDRESS_LENGTH, parse_recipient
 
 log = logging.getLogger(__name__)
+
+
+_MESSAGES = EmailMessage.__table__
+_ATTEMPTS = EmailAttempt.__table__
+_SUPPRESSIONS = Suppression.__table__
+_CIRCUITS = Circuit.__table__
 
 
 def claim_seconds() -> float:
@@ -91,6 +104,11 @@ class Claimed:
     context: dict[str, Any]
     status: str
     attempts: int
+    created_at: datetime | None = None
+    suppressed: bool = False
+    # The `email` breaker as the claim saw it: dispatch asks the breaker
+    # itself only when it was not plainly closed with no failures.
+    circuit_clean: bool = True
 
 
 @dataclass
@@ -102,6 +120,8 @@ class Outcome:
     closed_circuit: bool = False
     started_at: datetime = field(default_factory=utcnow)
     duration_ms: float = 0.0
+    # Why a skipped message was skipped: suppressed, expired, console.
+    skip_reason: str | None = None
 
 
 def retry_delay(attempts: int, base: float, cap: float) -> float:
@@ -151,6 +171,66 @@ def claim(status: str, limit: int, worker: str) -> list[Claimed]:
     return claimed
 
 
+def claim_one(status: str, worker: str) -> Claimed | None:
+    """Claim the next due message in `status` for one send (caller commits).
+
+    Core statements on the tables, not ORM-enabled ones: this and
+    `write_outcome` run once per message, and the ORM's bulk-update path
+    costs more than the statement itself.
+    """
+    now = utcnow()
+    m = _MESSAGES.c
+    due = and_(
+        m.status == status,
+        or_(m.next_attempt_at.is_(None), m.next_attempt_at <= now),
+        or_(m.claimed_until.is_(None), m.claimed_until < now),
+    )
+    pick = (
+        select(m.id)
+        .where(due)
+        .order_by(m.next_attempt_at, m.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    suppressed = exists().where(_SUPPRESSIONS.c.address == func.lower(func.trim(m.recipient)))
+    circuit = _CIRCUITS.c
+    circuit_clean = exists().where(
+        circuit.name == "email", circuit.state == "closed", circuit.consecutive_failures == 0
+    )
+    row = db.session.execute(
+        update(_MESSAGES)
+        .where(m.id == pick)
+        .values(claimed_by=worker, claimed_until=now + timedelta(seconds=claim_seconds()))
+        .returning(
+            m.id,
+            m.idempotency_key,
+            m.template,
+            m.recipient,
+            m.context,
+            m.status,
+            m.attempts,
+            m.created_at,
+            suppressed.label("suppressed"),
+            circuit_clean.label("circuit_clean"),
+        )
+    ).first()
+    if row is None:
+        return None
+    return Claimed(
+        row.id,
+        row.idempotency_key,
+        row.template,
+        row.recipient,
+        dict(row.context or {}),
+        row.status,
+        row.attempts,
+        as_utc(row.created_at),
+        bool(row.suppressed),
+        bool(row.circuit_clean),
+    )
+
+
 def renew(message: Claimed, worker: str) -> bool:
     """Extend our claim before a send; False if another worker has it now."""
     renewed = rows_changed(
@@ -184,6 +264,15 @@ def _new_status(outcome: Outcome) -> str:
 
 def record(message: Claimed, outcome: Outcome, worker: str, backend: str) -> bool:
     """Commit the outcome, its attempt row and its count together."""
+    if not write_outcome(message, outcome, worker, backend):
+        return False
+    db.session.commit()
+    return True
+
+
+def write_outcome(message: Claimed, outcome: Outcome, worker: str, backend: str) -> bool:
+    """Write the outcome, its attempt row and its count (caller commits);
+    False (and rolled back) when another worker recorded one first."""
     settings = current_app.config["SETTINGS"]
     now = utcnow()
     number = message.attempts + 1
@@ -204,17 +293,15 @@ def record(message: Claimed, outcome: Outcome, worker: str, backend: str) -> boo
         values.update(last_error=error, next_attempt_at=now + timedelta(seconds=delay))
     elif outcome.status == DEAD:
         values.update(last_error=error, next_attempt_at=None)
+    elif outcome.status == SKIPPED and error:
+        values.update(last_error=error)
     # Conditional on what we claimed: a late worker cannot overwrite an
     # outcome another worker already recorded.
+    m = _MESSAGES.c
     updated = rows_changed(
-        update(EmailMessage)
-        .where(
-            EmailMessage.id == message.id,
-            EmailMessage.status == message.status,
-            EmailMessage.attempts == message.attempts,
-        )
+        update(_MESSAGES)
+        .where(m.id == message.id, m.status == message.status, m.attempts == message.attempts)
         .values(**values)
-        .execution_options(synchronize_session=False)
     )
     if updated != 1:
         db.session.rollback()
@@ -225,8 +312,9 @@ def record(message: Claimed, outcome: Outcome, worker: str, backend: str) -> boo
             extra={"email_id": message.id},
         )
         return False
-    db.session.add(
-        EmailAttempt(
+    # Core INSERT, not the ORM: no unit-of-work flush on the hot path.
+    db.session.execute(
+        insert(_ATTEMPTS).values(
             message_id=message.id,
             number=number,
             outcome=outcome.status,
@@ -241,9 +329,10 @@ def record(message: Claimed, outcome: Outcome, worker: str, backend: str) -> boo
     counters.increment(
         "email_notifications_total", {"template": message.template, "status": outcome.status}
     )
+    if outcome.skip_reason:
+        counters.increment("email_skipped_total", {"reason": outcome.skip_reason})
     if outcome.hard_bounce:
         suppression.suppress(message.recipient, suppression.HARD_BOUNCE, error)
-    db.session.commit()
     return True
 
 

@@ -1,21 +1,27 @@
 """The suppression list: addresses that are never mailed again.
 
 Hard bounces are added by dispatch when a server rejects the recipient
-permanently; unsubscribes and manual entries come from `flask email
-suppress`. Addresses are compared case-insensitively.
+permanently, and by SendGrid's Event Webhook (hard bounces, drops, spam
+reports, unsubscribes: provider_events.py); manual entries come from `flask
+email suppress`. Listed and removed through the admin API and `flask email
+suppressions`. Addresses are compared case-insensitively.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import delete, select
 
 from ..db import insert_if_absent, rows_changed
 from ..extensions import db
-from ..timeutil import utcnow
+from ..timeutil import isoformat, utcnow
 from .models import Suppression
 
 HARD_BOUNCE, UNSUBSCRIBE, MANUAL = "hard_bounce", "unsubscribe", "manual"
-REASONS = (HARD_BOUNCE, UNSUBSCRIBE, MANUAL)
+DROPPED, SPAM_REPORT = "dropped", "spam_report"  # reported by SendGrid's Event Webhook
+REASONS = (HARD_BOUNCE, UNSUBSCRIBE, MANUAL, DROPPED, SPAM_REPORT)
+PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
 
 
 def normalize(address: str) -> str:
@@ -41,3 +47,24 @@ def suppress(address: str, reason: str, detail: str | None = None) -> bool:
 def unsuppress(address: str) -> bool:
     """Remove an address (caller commits); True if it was listed."""
     return rows_changed(delete(Suppression).where(Suppression.address == normalize(address))) == 1
+
+
+def page(limit: int = PAGE_SIZE, after: str | None = None) -> tuple[list[Suppression], str | None]:
+    """Suppressions ordered by address, keyset-paged: (rows, next cursor)."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    query = select(Suppression).order_by(Suppression.address).limit(limit + 1)
+    if after:
+        query = query.where(Suppression.address > after)
+    rows = list(db.session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, rows[-1].address if more else None
+
+
+def describe(row: Suppression) -> dict[str, Any]:
+    return {
+        "address": row.address,
+        "reason": row.reason,
+        "detail": row.detail,
+        "created_at": isoformat(row.created_at),
+    }

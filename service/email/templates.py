@@ -9,9 +9,9 @@ Context each template reads (amounts in the currency's minor unit, as
 Stripe sends them; times as unix seconds or ISO-8601):
 - every template: `customer_name`
 - receipt: `invoice_number`, `amount_paid`, `currency`, `paid_at`,
-  `invoice_url`, `lines` (list of {description, amount})
+  `hosted_invoice_url`, `lines` (list of {description, amount})
 - payment_failed: `invoice_number`, `amount_due`, `currency`,
-  `next_payment_attempt`, `invoice_url`
+  `next_payment_attempt`, `hosted_invoice_url`
 - subscription_canceled: `plan_name`, `canceled_at`
 - trial_ending: `plan_name`, `trial_end`
 - refund_issued: `amount_refunded`, `currency`, `charge_id`, `receipt_url`

@@ -22,6 +22,9 @@ LEADER_LEASE = "scheduler"  # the lease row every worker competes for
 class JobDef:
     id: str
     interval: Callable[[Settings], float]
+    # False: runs in every worker process, not only on the leader (sending
+    # capacity grows with worker dynos; the outbox claims keep it once per message).
+    leader_only: bool = True
 
     def ttl(self, settings: Settings) -> float:
         """Heartbeat TTL in force for this job.
@@ -38,7 +41,7 @@ class JobDef:
 
 CATALOGUE: tuple[JobDef, ...] = (
     JobDef("jobs-runner", lambda s: s.job_heartbeat_interval_seconds),
-    JobDef("email-dispatch", lambda s: s.email_dispatch_interval_seconds),
+    JobDef("email-dispatch", lambda s: s.email_dispatch_interval_seconds, leader_only=False),
     JobDef("email-dlq", lambda s: s.email_dlq_interval_seconds),
     JobDef("retention", lambda s: RETENTION_INTERVAL_SECONDS),
 )

@@ -7,9 +7,10 @@ from ..observability.registry import add_primer
 
 
 def init_app(app: Flask) -> None:
-    from . import cli, metrics, views
+    from . import cli, metrics, validity, views
 
     app.register_blueprint(views.webhooks)
     app.register_blueprint(views.admin)
     app.cli.add_command(cli.webhooks_cli)
     add_primer(app, metrics.prime)
+    validity.init_app(app)

@@ -52,8 +52,6 @@ def invoice_context(obj: dict[str, Any]) -> dict[str, Any]:
         "amount_paid": obj["amount_paid"],
         "amount_remaining": dig(obj, "amount_remaining", check=amount),
         "hosted_invoice_url": obj.get("hosted_invoice_url"),
-        # The name the receipt and payment_failed templates read the link by.
-        "invoice_url": obj.get("hosted_invoice_url"),
         "invoice_pdf": dig(obj, "invoice_pdf"),
         "subscription_id": invoice_subscription(obj),
         "period_start": _iso(dig(obj, "period_start", check=timestamp)),

@@ -156,7 +156,7 @@ def test_make_run_then_make_demo(checkout, tmp_path):
         subjects = re.findall(r"^      subject: (.+)$", report, re.M)
         assert len(subjects) == len(TEMPLATES)
         assert "      | Thank you for your payment of $20.00" in report  # what the emails say
-        assert "printed by the worker in the `make run` terminal" in report
+        assert "logged by the worker\n  in the `make run` terminal" in report
         assert f"curl {run.base}/readyz" in report and "(now: ok)" in report
         assert f"{run.base}/v1/admin/webhook-events" in report
 

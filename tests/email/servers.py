@@ -68,6 +68,7 @@ class SendGridFake:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.statuses: list[int] = []
+        self.retry_after: str | None = None  # Retry-After sent with a 429
         self.lock = threading.Lock()
 
     def next_status(self) -> int:
@@ -95,6 +96,8 @@ def _sendgrid_handler(fake: SendGridFake) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             if status == 202:
                 self.send_header("X-Message-Id", f"sg-{number}")
+            if status == 429 and fake.retry_after:
+                self.send_header("Retry-After", fake.retry_after)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from service.circuits import breaker
 from service.email import dispatch, outbox, suppression
-from service.email.models import EmailMessage
+from service.email.models import EmailMessage, SendGate
 from service.extensions import db
 from service.timeutil import as_utc, utcnow
 from tests.email.helpers import (
@@ -31,6 +32,7 @@ def mail(make_app, smtp):
         EMAIL_BACKEND="smtp",
         SMTP_URL=f"smtp://127.0.0.1:{port}?timeout=2",
         EMAIL_MAX_ATTEMPTS="3",
+        EMAIL_CONCURRENCY="1",  # one send slot: outcomes in queue order
         EMAIL_RETRY_BASE_SECONDS="10",
         EMAIL_RETRY_MAX_SECONDS="60",
         CIRCUIT_FAILURE_THRESHOLD="3",
@@ -157,10 +159,10 @@ def test_sendgrid_backend_delivers(make_app, sendgrid):
 
 
 def test_open_breaker_spends_no_attempts(mail):
-    mail.rcpt_reply = "421 4.3.2 service not available"
+    mail.rcpt_reply = "451 4.3.2 service not available"
     ids = queue(5)
     tally = dispatch.dispatch_queued()
-    assert tally == {"failed": 3, "released": 2}
+    assert tally == {"failed": 3, "circuit_open": 1}
     assert breaker.get("email").state == "open"
     rows = [message(i) for i in ids]
     assert [r.status for r in rows] == ["pending"] * 3 + ["queued"] * 2
@@ -174,9 +176,9 @@ def test_open_breaker_spends_no_attempts(mail):
 
 
 def test_half_open_trial_closes_and_wakes_the_queue(mail):
-    mail.rcpt_reply = "421 4.3.2 service not available"
+    mail.rcpt_reply = "451 4.3.2 service not available"
     queue(4)
-    dispatch.dispatch_queued()  # 3 failed (pending, backoff), 1 released
+    dispatch.dispatch_queued()  # 3 failed (pending, backoff), 1 given back
     mail.rcpt_reply = None
     open_long_ago()
     tally = dispatch.dispatch_queued()
@@ -188,11 +190,11 @@ def test_half_open_trial_closes_and_wakes_the_queue(mail):
 
 
 def test_failed_trial_sends_one_message_only(mail):
-    mail.rcpt_reply = "421 4.3.2 service not available"
+    mail.rcpt_reply = "451 4.3.2 service not available"
     queue(6)
     dispatch.dispatch_queued()
     open_long_ago()
-    assert dispatch.dispatch_queued() == {"failed": 1, "released": 2}
+    assert dispatch.dispatch_queued() == {"failed": 1, "circuit_open": 1}
     assert breaker.get("email").state == "open"
     assert attempt_rows() == 4
 
@@ -211,24 +213,30 @@ def test_a_dead_workers_claim_expires_and_the_message_goes_out(mail):
     assert len(mail.messages) == 1
 
 
-def test_a_claim_taken_over_is_not_sent(mail, monkeypatch):
-    """Another worker takes the claim between this worker's claim and its
-    send: dispatch must notice when it renews, and send nothing."""
-    [mid] = queue()
-    real_claim = outbox.claim
+def test_a_message_is_claimed_right_before_its_send(mail, monkeypatch):
+    """No claim renewal is needed: each message is claimed just before it is
+    sent, so at send time it holds a fresh claim and nothing else is held."""
+    from service.email.backends.smtp import SmtpBackend
 
-    def claim_then_lose_it(status: str, limit: int, worker: str):
-        batch = real_claim(status, limit, worker)
-        db.session.execute(update(EmailMessage).values(claimed_by="faster-worker"))
-        db.session.commit()
-        return batch
+    ids = queue(3)
+    seen: list[tuple] = []
+    real_send = SmtpBackend.send
 
-    monkeypatch.setattr(outbox, "claim", claim_then_lose_it)
-    assert dispatch.dispatch_queued() == {"lost_claim": 1}
-    assert mail.messages == []
-    row = message(mid)
-    assert (row.status, row.attempts, row.claimed_by) == ("queued", 0, "faster-worker")
-    assert attempt_rows() == 0
+    def send_and_look(self, email):
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                select(EmailMessage.id, EmailMessage.claimed_by, EmailMessage.claimed_until).where(
+                    EmailMessage.claimed_by.is_not(None)
+                )
+            ).all()
+        seen.append((utcnow(), rows))
+        return real_send(self, email)
+
+    monkeypatch.setattr(SmtpBackend, "send", send_and_look)
+    assert dispatch.dispatch_queued() == {"delivered": 3}
+    for (at, rows), mid in zip(seen, ids, strict=True):
+        assert [row.id for row in rows] == [mid]  # only the message in flight
+        assert as_utc(rows[0].claimed_until) > at + timedelta(seconds=outbox.claim_seconds() - 5)
 
 
 def test_an_outcome_is_recorded_once(mail):
@@ -257,10 +265,11 @@ def test_unreachable_server_fails_fast_and_opens(make_app):
         EMAIL_BACKEND="smtp",
         SMTP_URL=f"smtp://127.0.0.1:{free_port()}?timeout=2",
         CIRCUIT_FAILURE_THRESHOLD="2",
+        EMAIL_CONCURRENCY="1",
     )
     with app.app_context():
         queue(3)
-        assert dispatch.dispatch_queued() == {"failed": 2, "released": 1}
+        assert dispatch.dispatch_queued() == {"failed": 2, "circuit_open": 1}
         assert "ConnectionRefusedError" in breaker.get("email").last_error
 
 
@@ -281,3 +290,22 @@ def test_enqueue_reports_whether_the_message_is_new(app):
         assert enqueue("evt_new:receipt", "receipt", "a@example.com", {}) is True
         assert enqueue("evt_new:receipt", "receipt", "a@example.com", {}) is False
         db.session.commit()
+
+
+@pytest.mark.parametrize("stage", ["rcpt", "data"])
+def test_smtp_421_pauses_every_sender_and_spends_no_attempt(mail, stage):
+    setattr(mail, f"{stage}_reply", "421 4.7.0 too many messages, slow down")
+    ids = queue(3)
+    assert dispatch.dispatch_queued() == {"throttled": 1}
+    rows = [message(i) for i in ids]
+    assert [(r.status, r.attempts, r.claimed_by) for r in rows] == [("queued", 0, None)] * 3
+    assert attempt_rows() == 0 and notifications()["failed"] == 0
+    assert breaker.get("email").state == "closed"  # throttling is not an outage
+    gate = db.session.get(SendGate, "smtp", populate_existing=True)
+    assert gate.paused_until > time.time() + 5  # the fleet-wide pause is in the database
+    db.session.commit()
+    setattr(mail, f"{stage}_reply", None)
+    assert dispatch.dispatch_queued() == {}  # still paused: nothing claimed
+    db.session.execute(update(SendGate).values(paused_until=0.0))
+    db.session.commit()
+    assert dispatch.dispatch_queued() == {"delivered": 3}

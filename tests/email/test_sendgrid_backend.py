@@ -34,8 +34,8 @@ def test_202_delivers_with_the_v3_payload(sendgrid):
     assert body["custom_args"] == {"idempotency_key": "ch_1:refund_issued"}
 
 
-@pytest.mark.parametrize("status", [429, 500, 503, 401])
-def test_throttling_server_errors_and_credentials_are_retryable(sendgrid, status):
+@pytest.mark.parametrize("status", [500, 503, 401])
+def test_server_errors_and_credentials_are_retryable(sendgrid, status):
     fake, base = sendgrid
     fake.statuses = [status]
     with SendGridBackend(base, "k") as backend, pytest.raises(SendError) as info:
@@ -43,6 +43,15 @@ def test_throttling_server_errors_and_credentials_are_retryable(sendgrid, status
     assert info.value.retryable and info.value.provider_fault
     assert info.value.reason == f"http_{status}"
     assert f"HTTP {status}" in str(info.value)
+
+
+def test_429_is_throttling_and_honours_retry_after(sendgrid):
+    fake, base = sendgrid
+    fake.statuses, fake.retry_after = [429], "7"
+    with SendGridBackend(base, "k") as backend, pytest.raises(SendError) as info:
+        backend.send(EMAIL)
+    assert info.value.throttle_seconds == 7.0
+    assert info.value.reason == "http_429" and not info.value.provider_fault
 
 
 @pytest.mark.parametrize("status", [400, 413])

@@ -67,7 +67,7 @@ def test_connection_refused_is_retryable():
 
 
 @pytest.mark.parametrize("stage", ["rcpt", "data"])
-@pytest.mark.parametrize("reply", ["421 4.3.2 shutting down", "451 4.3.0 try again later"])
+@pytest.mark.parametrize("reply", ["450 4.2.0 mailbox busy", "451 4.3.0 try again later"])
 def test_4xx_replies_are_retryable(smtp, stage, reply):
     handler, port = smtp
     setattr(handler, f"{stage}_reply", reply)
@@ -76,6 +76,16 @@ def test_4xx_replies_are_retryable(smtp, stage, reply):
     assert info.value.retryable and info.value.provider_fault
     assert not info.value.hard_bounce
     assert reply[:3] in str(info.value)
+
+
+@pytest.mark.parametrize("stage", ["rcpt", "data"])
+def test_421_is_throttling_not_a_failure(smtp, stage):
+    handler, port = smtp
+    setattr(handler, f"{stage}_reply", "421 4.7.0 slow down")
+    with backend(port) as b, pytest.raises(SendError) as info:
+        b.send(email())
+    assert info.value.throttle_seconds and info.value.throttle_seconds > 0
+    assert not info.value.provider_fault and info.value.reason == "smtp_421"
 
 
 def test_550_recipient_rejection_is_permanent_and_a_hard_bounce(smtp):
@@ -119,7 +129,7 @@ def test_a_server_that_never_answers_costs_one_timeout(silent_port):
 def test_reconnects_after_a_retryable_failure(smtp):
     handler, port = smtp
     with backend(port) as b:
-        handler.data_reply = "421 4.3.2 closing"
+        handler.data_reply = "451 4.3.2 closing"
         with pytest.raises(SendError):
             b.send(email("k1"))
         handler.data_reply = None

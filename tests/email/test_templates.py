@@ -15,7 +15,7 @@ CONTEXTS = {
         "amount_paid": 4900,
         "currency": "usd",
         "paid_at": NOV_27_2026,
-        "invoice_url": "https://invoice.stripe.com/i/acct_1/inv_42",
+        "hosted_invoice_url": "https://invoice.stripe.com/i/acct_1/inv_42",
         "lines": [{"description": "Pro plan (monthly)", "amount": 4900}],
     },
     "payment_failed": {
@@ -24,7 +24,7 @@ CONTEXTS = {
         "amount_due": 4900,
         "currency": "eur",
         "next_payment_attempt": "2026-11-30T09:00:00Z",
-        "invoice_url": "https://invoice.stripe.com/i/acct_1/inv_43",
+        "hosted_invoice_url": "https://invoice.stripe.com/i/acct_1/inv_43",
     },
     "subscription_canceled": {
         "customer_name": "Ada Lovelace",
@@ -87,7 +87,7 @@ def test_html_is_autoescaped_and_text_is_not(name):
 
 
 def test_links_are_escaped_in_attributes():
-    ctx = {**CONTEXTS["receipt"], "invoice_url": 'https://x.test/?a=1&b="2"'}
+    ctx = {**CONTEXTS["receipt"], "hosted_invoice_url": 'https://x.test/?a=1&b="2"'}
     assert 'href="https://x.test/?a=1&amp;b=&#34;2&#34;"' in render("receipt", ctx).html
 
 

@@ -160,6 +160,21 @@ def test_schedule_is_data_with_stable_ids(app):
         assert spec.interval(app.config["SETTINGS"]) < ttls[spec.id]
 
 
+def test_email_dispatch_runs_in_every_process_the_rest_only_on_the_leader(app):
+    # Sending capacity grows with worker processes; retention and the
+    # heartbeat must still run once per tick.
+    assert {spec.id for spec in SCHEDULE if not spec.leader_only} == {"email-dispatch"}
+    func = Flaky()
+    spec = JobSpec("email-dispatch", func, lambda s: 1.0, leader_only=False)
+    leader = _runner(app)
+    follower = JobRunner(app, Leadership(lease_seconds=30))
+    with app.app_context():
+        assert not follower.leadership.refresh()
+    assert follower.run(spec) == "success"
+    assert leader.run(spec) == "success"
+    assert func.calls == 2
+
+
 def test_a_deposed_leader_resuming_after_a_takeover_runs_nothing(app, flaky):
     """A leader paused past its lease (a stopped VM, a long GC) wakes up still
     believing it leads: its next run is checked against the database and

@@ -100,6 +100,7 @@ def _exercise(app: Flask, make_app) -> list[Any]:
         leadership.release()
         documents.append(breaker.describe(breaker.get(breaker.CIRCUITS[0])))
     _send_mail_with_every_outcome(app, make_app)
+    _provider_events_and_skips(app, make_app)
     return documents
 
 
@@ -124,6 +125,29 @@ def _send_mail_with_every_outcome(app: Flask, make_app) -> None:
                 assert dispatch_queued().get(outcome) == 1
     with app.app_context():
         queue(1, prefix="console")
+        assert dispatch_queued().get("skipped") == 1
+
+
+def _provider_events_and_skips(app: Flask, make_app) -> None:
+    """Signed SendGrid events of every kind (email_provider_events_total) and
+    mail skipped for each reason (email_skipped_total), through the real paths."""
+    from service.email.dispatch import dispatch_queued
+    from service.email.outbox import enqueue
+    from service.email.provider_events import KNOWN_EVENTS
+    from service.extensions import db
+    from tests.email.helpers import queue
+    from tests.email.sendgrid_events import Signer, event
+
+    signer = Signer()
+    hooked = make_app(SENDGRID_WEBHOOK_PUBLIC_KEY=signer.public_key)
+    with hooked.app_context():
+        queue(1, prefix="complainer", recipient="complainer@example.com")
+    events = [event(name, email="complainer@example.com") for name in sorted(KNOWN_EVENTS)]
+    events.append(event("martian"))
+    assert signer.post(hooked.test_client(), events).status_code == 200
+    with app.app_context():  # console backend
+        enqueue("stale:trial_ending", "trial_ending", "t@example.com", {"trial_end": 1})
+        db.session.commit()
         assert dispatch_queued().get("skipped") == 1
 
 

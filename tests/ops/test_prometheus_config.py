@@ -25,7 +25,7 @@ def test_promtool_accepts_the_example_config(tmp_path):
     shutil.copy(ALERTS, tmp_path / "alerts.yml")
     full = promtool("check", "config", str(tmp_path / "prometheus.yml"))
     assert full.returncode == 0, full.stdout + full.stderr
-    assert "SUCCESS: 13 rules found" in full.stdout
+    assert "SUCCESS: 14 rules found" in full.stdout
 
 
 def test_both_token_styles_keep_labels_and_match_the_target_down_alert():

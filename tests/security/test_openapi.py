@@ -22,6 +22,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.email.sendgrid_events import Signer
+
 from .tokens import ADMIN, METRICS, PROD, bearer
 
 # Routes that are not part of the JSON API: Flask's static files, and the
@@ -60,6 +62,7 @@ def api(make_app):
         ADMIN_TOKEN=ADMIN,
         METRICS_TOKEN=METRICS,
         STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        SENDGRID_WEBHOOK_PUBLIC_KEY=Signer().public_key,
     )
 
 

@@ -27,6 +27,7 @@ class OutgoingEmail:
     recipient: str
     sender: str
     content: RenderedEmail
+    outbox_id: int | None = None
 
     @property
     def message_id(self) -> str:
@@ -58,16 +59,33 @@ class SendError(Exception):
         provider_fault: bool,
         hard_bounce: bool = False,
         reason: str = "send_error",
+        throttle_seconds: float | None = None,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.provider_fault = provider_fault
         self.hard_bounce = hard_bounce
         self.reason = reason
+        # Set when the provider asked us to slow down (HTTP 429, SMTP 421):
+        # the whole fleet pauses this long and no attempt is spent.
+        self.throttle_seconds = throttle_seconds
 
 
 def retryable(message: str, reason: str) -> SendError:
     return SendError(message, retryable=True, provider_fault=True, reason=reason)
+
+
+DEFAULT_THROTTLE_SECONDS = 10.0
+
+
+def throttled(message: str, reason: str, seconds: float | None = None) -> SendError:
+    return SendError(
+        message,
+        retryable=True,
+        provider_fault=False,
+        reason=reason,
+        throttle_seconds=seconds if seconds and seconds > 0 else DEFAULT_THROTTLE_SECONDS,
+    )
 
 
 def permanent(message: str, reason: str, hard_bounce: bool = False) -> SendError:
@@ -123,4 +141,5 @@ __all__ = [
     "backend_for",
     "permanent",
     "retryable",
+    "throttled",
 ]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from . import DELIVERED, Backend, OutgoingEmail, SendResult, permanent, retryable
+from . import DELIVERED, Backend, OutgoingEmail, SendResult, permanent, retryable, throttled
 
 if TYPE_CHECKING:
     from ...config import Settings
@@ -32,8 +32,20 @@ def payload(email: OutgoingEmail) -> dict[str, Any]:
             {"type": "text/html", "value": email.content.html},
         ],
         "headers": {"Message-ID": email.message_id, "Auto-Submitted": "auto-generated"},
-        "custom_args": {"idempotency_key": email.idempotency_key},
+        # Echoed back by the Event Webhook: how its events find the message.
+        "custom_args": {
+            "idempotency_key": email.idempotency_key,
+            **({"outbox_id": str(email.outbox_id)} if email.outbox_id is not None else {}),
+        },
     }
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds (the HTTP-date form is not used by SendGrid)."""
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
 
 
 class SendGridBackend(Backend):
@@ -65,6 +77,8 @@ class SendGridBackend(Backend):
             return SendResult(DELIVERED, response.headers.get("X-Message-Id"))
         detail = f"HTTP {response.status_code}: {response.text[:300]}"
         reason = f"http_{response.status_code}"
+        if response.status_code == 429:
+            raise throttled(detail, reason, _retry_after(response.headers.get("Retry-After")))
         if response.status_code >= 500 or response.status_code in RETRYABLE_STATUS:
             raise retryable(detail, reason)
         raise permanent(detail, reason)

@@ -12,12 +12,25 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate
 from typing import TYPE_CHECKING
 
 from ...config import SmtpTarget
-from . import DELIVERED, Backend, OutgoingEmail, SendError, SendResult, permanent, retryable
+from . import (
+    DELIVERED,
+    Backend,
+    OutgoingEmail,
+    SendError,
+    SendResult,
+    permanent,
+    retryable,
+    throttled,
+)
 
 if TYPE_CHECKING:
     from ...config import Settings
@@ -25,22 +38,46 @@ if TYPE_CHECKING:
 __all__ = ["SmtpBackend", "SmtpTarget", "build_message", "classify"]
 
 
-def build_message(email: OutgoingEmail) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = email.sender
-    message["To"] = email.recipient
-    message["Subject"] = email.content.subject
+# Quoted-printable UTF-8 bodies: readable in transit, safe for any text.
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+
+
+def _header(value: str) -> str:
+    """A header value; a line break in it would let data inject headers."""
+    if "\r" in value or "\n" in value:
+        raise ValueError("header value contains a line break")
+    return value if value.isascii() else Header(value, "utf-8").encode()
+
+
+def build_message(email: OutgoingEmail) -> Message:
+    """multipart/alternative (text, then HTML) with the email.mime classes:
+    about 6x cheaper per message than EmailMessage's header registry, which
+    mattered once dispatch approached the cost of the send itself (see
+    `make bench`)."""
+    message = MIMEMultipart("alternative")
+    message["From"] = _header(email.sender)
+    message["To"] = _header(email.recipient)
+    message["Subject"] = _header(email.content.subject)
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = email.message_id
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
-    message.set_content(email.content.text)
-    message.add_alternative(email.content.html, subtype="html")
+    message.attach(MIMEText(email.content.text, "plain", _UTF8_QP))  # type: ignore[arg-type]  # a Charset is accepted at runtime
+    message.attach(MIMEText(email.content.html, "html", _UTF8_QP))  # type: ignore[arg-type]  # a Charset is accepted at runtime
     return message
+
+
+def _smtp_code(exc: Exception) -> int | None:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return min((reply[0] for reply in exc.recipients.values()), default=None)
+    return getattr(exc, "smtp_code", None)
 
 
 def classify(exc: Exception) -> SendError:
     """smtplib's exceptions -> retryable (4xx, network, auth) or permanent (5xx)."""
     text = f"{type(exc).__name__}: {exc}"
+    if _smtp_code(exc) == 421:  # "service not available": the relay asks us to back off
+        return throttled(text, "smtp_421")
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code = min((reply[0] for reply in exc.recipients.values()), default=0)
         if code >= 500:
