@@ -110,7 +110,7 @@ def _parse(env: Mapping[str, str], name: str, cast: Callable[[str], T], default:
 
 def _positive(env: Mapping[str, str], name: str, cast: Callable[[str], T], default: T) -> T:
     value = _parse(env, name, cast, default)
-    if value <= 0:  # type: ignore[operator]
+    if value <= 0:  # type: ignore[operator]  # T is int or float here
         raise ConfigError(name, f"must be greater than 0, got {value}")
     return value
 

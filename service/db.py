@@ -103,7 +103,7 @@ def run_bounded(fn: Callable[[], T], timeout: float, app: Flask | None = None) -
     on an already-open connection, so the bound is enforced by the caller
     walking away from the thread. The thread ends when the driver gives up.
     """
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug LocalProxy API
     slots = _STALLED_CALL_SLOTS  # the one released below, even if resized meanwhile
     if not slots.acquire(blocking=False):
         raise DatabaseTimeout("earlier database calls are still stalled")

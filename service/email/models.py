@@ -37,7 +37,7 @@ IN_DLQ = text("status IN ('pending', 'dead')")
 POSTGRESQL_ONLY_INDEXES = frozenset({"ix_email_message_dlq_error"})  # trigram GIN
 
 
-class EmailMessage(db.Model):  # type: ignore[name-defined]
+class EmailMessage(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     __tablename__ = "email_message"
     __table_args__ = (
         Index("ix_email_message_status_next", "status", "next_attempt_at"),
@@ -85,7 +85,7 @@ class EmailMessage(db.Model):  # type: ignore[name-defined]
     provider_event_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
-class EmailAttempt(db.Model):  # type: ignore[name-defined]
+class EmailAttempt(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     """One send attempt, written in the transaction that records its outcome."""
 
     __tablename__ = "email_attempt"
@@ -105,7 +105,7 @@ class EmailAttempt(db.Model):  # type: ignore[name-defined]
     worker: Mapped[str | None] = mapped_column(String(200))
 
 
-class Suppression(db.Model):  # type: ignore[name-defined]
+class Suppression(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     """Addresses never mailed: hard bounces (a permanent recipient rejection
     at send time, or reported later by the provider), drops, spam reports,
     unsubscribes, and manual entries by an operator."""

@@ -65,9 +65,13 @@ def wait_for(request_id: int, wait_seconds: float, poll_seconds: float = 0.5) ->
     deadline = time.monotonic() + wait_seconds
     while True:
         req = db.session.get(JobRunRequest, request_id, populate_existing=True)
+        # Read before the commit: touching an expired attribute afterwards
+        # would open a new transaction and hold it (on SQLite, the database's
+        # write lock, which the leader needs) through the sleep.
+        finished, outcome = (req.finished_at is not None, req.outcome) if req else (False, None)
         db.session.commit()
-        if req is not None and req.finished_at is not None:
-            return req.outcome
+        if finished:
+            return outcome
         if time.monotonic() >= deadline:
             return None
         time.sleep(poll_seconds)

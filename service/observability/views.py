@@ -18,7 +18,9 @@ from ..db import DatabaseTimeout, run_bounded
 from ..extensions import db
 from . import fleet_http
 from .collector import DatabaseCollector
-from .registry import add_provider, registry
+from .registry import add_primer, add_provider, registry
+
+__all__ = ["add_primer", "health", "init_app", "metrics"]  # add_primer: registry.py
 
 READY_DB_TIMEOUT_SECONDS = 1.5
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ webhooks = Blueprint("webhooks", __name__, url_prefix="/v1/webhooks")
 
 @webhooks.post("/stripe")
 def stripe_webhook() -> Response:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug LocalProxy API
     try:
         event = verified_event(request, app)
         outcome = apply_bounded(event, app)
