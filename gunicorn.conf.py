@@ -2,11 +2,11 @@
 
 Prometheus multiprocess mode: each worker writes its metrics to files in
 PROMETHEUS_MULTIPROC_DIR; the master empties that directory when it starts
-and removes a dead worker's live gauges. The variable is set here, before
+and folds a dead worker's counters into one archive file (so scrapes stay
+cheap however many workers are recycled) and drops its live gauges. The variable is set here, before
 any worker imports prometheus_client, which picks its storage at import.
 """
 
-import glob
 import os
 import shutil
 import sys
@@ -21,9 +21,8 @@ _multiproc_dir = os.environ.setdefault(
     os.path.join(tempfile.gettempdir(), f"billing-notifier-prom-{os.getpid()}"),
 )
 
-from prometheus_client import multiprocess  # noqa: E402
-
 from service.config import ConfigError, load_settings  # noqa: E402
+from service.observability import fleet, multiproc  # noqa: E402
 from service.observability.logging import gunicorn_logconfig, report_config_error  # noqa: E402
 
 try:
@@ -85,9 +84,7 @@ def on_starting(server):
     server.log.info("web starting", extra=_build())
     # Files from an earlier master would be summed into this one's counters.
     # Only the metric files go: the directory may be shared with other things.
-    os.makedirs(_multiproc_dir, exist_ok=True)
-    for stale in glob.glob(os.path.join(_multiproc_dir, "*.db")):
-        os.remove(stale)
+    multiproc.clear(_multiproc_dir)
     server.log.info("prometheus multiprocess dir ready", extra={"path": _multiproc_dir})
 
 
@@ -95,10 +92,22 @@ def post_worker_init(worker):
     # One line per worker process with what it runs: deploys show in the logs
     # next to the alerts they cause (the runbook's "inspect recent deployments").
     worker.log.info("web worker started", extra=_build())
+    # Fleet-wide metrics: flush webhook counts, publish this instance's HTTP
+    # metrics (docs/ARCHITECTURE.md, "Metrics across a fleet").
+    fleet.start(worker.wsgi)
+
+
+def worker_exit(server, worker):
+    fleet.stop()  # last flush and publish; a SIGKILL skips it (at most 1 s of counts lost)
 
 
 def child_exit(server, worker):
-    multiprocess.mark_process_dead(worker.pid)
+    # Fold the dead worker's counter and histogram files into the archive:
+    # scrape cost stays flat however many workers are recycled.
+    try:
+        multiproc.fold_process(_multiproc_dir, worker.pid)
+    except Exception as exc:  # never take the master down; the next scrape folds it
+        server.log.warning("metrics: fold of worker %s failed (%s)", worker.pid, type(exc).__name__)
 
 
 def on_exit(server):

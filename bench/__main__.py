@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import (
+    console,
     email_dispatch,
     health,
     healthz,
@@ -29,9 +30,11 @@ from . import (
     memory,
     peer,
     pg,
+    recycling,
     report,
     scrape,
     server,
+    webhook_counters,
 )
 from .results import Outcome
 
@@ -43,6 +46,7 @@ class Bench:
     key: str
     title: str
     run: Callable[[server.RunContext], Outcome]
+    quick: bool = True  # False: too big to shrink; `--quick` leaves it out
 
 
 BENCHES = [
@@ -54,6 +58,24 @@ BENCHES = [
     Bench("peer", "5. Peer: prometheus-flask-exporter", peer.run),
     Bench("memory", "6. Memory", memory.run),
     Bench("scrape", "7. /metrics scrape cost", scrape.run),
+    Bench(
+        "webhook_counters",
+        "8. Fleet-wide webhook counters: cost per delivery",
+        lambda ctx: webhook_counters.run(
+            ctx.workdir, 3 if ctx.quick else 11, 50 if ctx.quick else 300
+        ),
+    ),
+    Bench(
+        "recycling",
+        "9. /metrics after worker recycles: folded vs stock collector",
+        lambda ctx: recycling.run(ctx.workdir, 2 if ctx.quick else 7),
+    ),
+    Bench(
+        "console",
+        "10. Console pages at 100,000 dead letters (PostgreSQL)",
+        lambda ctx: console.run(ctx.workdir),
+        quick=False,
+    ),
 ]
 
 
@@ -85,11 +107,12 @@ def pick_loadgen(choice: str) -> str | None:
 
 
 def run_all(args: argparse.Namespace, wrk: str | None) -> tuple[list[Bench], list[Outcome]]:
-    chosen = [b for b in BENCHES if b.key in args.only]
+    chosen = [b for b in BENCHES if b.key in args.only and (b.quick or not args.quick)]
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, pg.scratch_database() as url:
         server.migrate(url)
         ctx = server.RunContext(Path(tmp), url, wrk, args.quick)
+        server.use_run(ctx)  # for modules that pass only the directory
         for bench in chosen:
             print(f"== {bench.title}", flush=True)
             started = time.monotonic()

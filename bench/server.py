@@ -72,8 +72,28 @@ def web_argv(app_spec: str, port: int, config: str | None = None) -> list[str]:
     return argv
 
 
-def base_env(database_url: str, **overrides: str) -> dict[str, str]:
-    """A production dyno's environment, on the run's database."""
+_current: list[RunContext] = []
+
+
+def use_run(ctx: RunContext) -> None:
+    """The run that `base_env(workdir)` and `Server(..., workdir, ...)` refer to."""
+    _current[:] = [ctx]
+
+
+def as_run(run: RunContext | Path) -> RunContext:
+    """A module that passes only the run's directory gets the current run."""
+    if isinstance(run, RunContext):
+        return run
+    if not _current:
+        raise RuntimeError("no bench run in progress (python -m bench sets one)")
+    return RunContext(Path(run), _current[0].database_url, _current[0].wrk, _current[0].quick)
+
+
+def base_env(database_url: str | Path, **overrides: str) -> dict[str, str]:
+    """A production dyno's environment, on the run's database (a directory
+    given instead of a URL means the current run's database)."""
+    if isinstance(database_url, Path):
+        database_url = as_run(database_url).database_url
     env = {
         k: v
         for k, v in os.environ.items()
@@ -117,11 +137,12 @@ class Server:
         self,
         name: str,
         app_spec: str,
-        run: RunContext,
+        run: RunContext | Path,
         workers: int = 2,
         config: str | None = None,
         **env: str,
     ) -> None:
+        run = as_run(run)
         self.name = name
         self.port = free_port()
         self.prom_dir = run.workdir / f"prom-{name}"

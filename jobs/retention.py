@@ -13,6 +13,8 @@ from datetime import timedelta
 from service.email.outbox import prune_sent
 from service.extensions import db
 from service.jobstate.history import prune_job_history
+from service.observability.fleet_counters import fold_idle
+from service.observability.fleet_http import fold_idle_boots
 from service.timeutil import utcnow
 from service.webhooks.retention import prune_webhook_events
 
@@ -24,6 +26,9 @@ def prune_all(retention_days: int) -> dict[str, int]:
         "job_history": prune_job_history(cutoff),
         "email": prune_sent(cutoff),
         "webhook_events": prune_webhook_events(cutoff),
+        # Not pruning: folding idle shards and dead generations keeps scrapes cheap.
+        "counter_shards_folded": fold_idle(),
+        "metric_boots_folded": fold_idle_boots(),
     }
     db.session.commit()
     return pruned

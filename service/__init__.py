@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from flask import Flask
 
 from . import (
+    audit,
     billing,
     circuits,
+    console,
     email,
     errors,
     jobstate,
@@ -72,5 +74,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     email.init_app(app)
     billing.init_app(app)
     webhooks.init_app(app)
+    audit.init_app(app)
+    console.init_app(app)  # pages over every domain above
     openapi.init_app(app)
     return app

@@ -139,7 +139,7 @@ def token_required(variable: str, realm: str) -> Callable[[F], F]:
             check_token(variable, realm)
             return view(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]  # functools.wraps keeps F's signature
 
     return decorator
 

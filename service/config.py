@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -77,6 +78,7 @@ class Settings:
     log_format: str = "text"
     build_version: str = "0.1.0"
     build_commit: str = "unknown"
+    dyno: str = "local"
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @property
@@ -111,7 +113,7 @@ def _parse(env: Mapping[str, str], name: str, cast: Callable[[str], T], default:
 
 def _positive(env: Mapping[str, str], name: str, cast: Callable[[str], T], default: T) -> T:
     value = _parse(env, name, cast, default)
-    if value <= 0:  # type: ignore[operator]
+    if value <= 0:  # type: ignore[operator]  # T is int or float here
         raise ConfigError(name, f"must be greater than 0, got {value}")
     return value
 
@@ -175,6 +177,15 @@ def _check_email(env: Mapping[str, str], backend: str, app_env: str) -> None:
             _refuse_cleartext_login(target)
     if backend == "sendgrid" and _get(env, "SENDGRID_API_KEY") is None:
         raise ConfigError("SENDGRID_API_KEY", "is required when EMAIL_BACKEND=sendgrid")
+
+
+def _dyno(env: Mapping[str, str]) -> str:
+    """This instance's name (Procfile platforms set DYNO, e.g. `web.2`), the `dyno`
+    label of the HTTP metrics; the host name where it is unset."""
+    name = _get(env, "DYNO") or socket.gethostname() or "local"
+    if len(name) > 100 or not name.isprintable():
+        raise ConfigError("DYNO", "must be at most 100 printable characters")
+    return name
 
 
 def _optional_positive(env: Mapping[str, str], name: str) -> float | None:
@@ -294,6 +305,7 @@ def load_settings(
         ),
         build_version=_get(env, "BUILD_VERSION") or "0.1.0",
         build_commit=_get(env, "BUILD_COMMIT") or _get(env, "SOURCE_VERSION") or "unknown",
+        dyno=_dyno(env),
     )
     if settings.job_heartbeat_interval_seconds >= ttl:
         raise ConfigError(

@@ -175,7 +175,7 @@ def run_bounded(fn: Callable[[], T], timeout: float, app: Flask | None = None) -
     walking away from the thread. The thread is free again when the driver
     gives up.
     """
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug LocalProxy API
 
     def target() -> T:
         with app.app_context():

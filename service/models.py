@@ -6,6 +6,7 @@ imports it.
 
 from flask import Flask
 
+from .audit.models import AuditEntry
 from .billing.models import ChargeRefund, Customer, Invoice, Subscription
 from .circuits.models import Circuit
 from .config import PROJECT_ROOT
@@ -13,11 +14,14 @@ from .db import init_engine
 from .email.models import EmailAttempt, EmailMessage, Suppression
 from .extensions import db, migrate
 from .jobstate.models import DurableCounter, JobRun, JobRunRequest, JobState, Lease
+from .observability.models import CounterShard, MetricsSnapshot
 from .webhooks.models import WebhookEvent
 
 __all__ = [
+    "AuditEntry",
     "ChargeRefund",
     "Circuit",
+    "CounterShard",
     "Customer",
     "DurableCounter",
     "EmailAttempt",
@@ -27,6 +31,7 @@ __all__ = [
     "JobRunRequest",
     "JobState",
     "Lease",
+    "MetricsSnapshot",
     "Subscription",
     "Suppression",
     "WebhookEvent",

@@ -53,6 +53,7 @@ SPEC_VARIABLES = (
     "LOG_FORMAT",
     "PROMETHEUS_MULTIPROC_DIR",
     "WEB_CONCURRENCY",
+    "DYNO",
     "EMAIL_CONCURRENCY",
     "EMAIL_RATE_LIMIT_PER_SECOND",
     "SENDGRID_WEBHOOK_PUBLIC_KEY",
@@ -164,6 +165,13 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 def sample_value(text: str, name: str, **labels: str) -> float | None:
     wanted = tuple(sorted(labels.items()))
     return samples(text).get((name, wanted))
+
+
+def sample_sum(text: str, name: str, **labels: str) -> float:
+    """The sum of `name` over every sample carrying `labels` (any other labels,
+    such as `dyno`, summed over): the fleet-wide value of an HTTP series."""
+    wanted = set(labels.items())
+    return sum(v for (n, lb), v in samples(text).items() if n == name and wanted <= set(lb))
 
 
 def label_values(text: str, name: str, label: str) -> set[str]:

@@ -101,7 +101,7 @@ GROUPS: list[tuple[str, list[tuple[str, str, str, str, str]]]] = [
         [
             (
                 "WebhookErrorsSustained",
-                "sum by (type) (rate(webhook_errors_total"
+                "max by (type) (rate(webhook_errors_total"
                 '{type=~"invalid_signature|payload_mismatch|processing_error"}[5m]))\n'
                 "> %(webhook_errors_per_second)s",
                 "webhook_errors_for",

@@ -20,7 +20,7 @@ from ..timeutil import utcnow
 STRIPE_ID = String(255)
 
 
-class Customer(db.Model):  # type: ignore[name-defined]
+class Customer(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     __tablename__ = "billing_customer"
 
     id: Mapped[str] = mapped_column(STRIPE_ID, primary_key=True)
@@ -34,7 +34,7 @@ class Customer(db.Model):  # type: ignore[name-defined]
     )
 
 
-class Subscription(db.Model):  # type: ignore[name-defined]
+class Subscription(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     __tablename__ = "billing_subscription"
 
     id: Mapped[str] = mapped_column(STRIPE_ID, primary_key=True)
@@ -51,7 +51,7 @@ class Subscription(db.Model):  # type: ignore[name-defined]
     )
 
 
-class Invoice(db.Model):  # type: ignore[name-defined]
+class Invoice(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     __tablename__ = "billing_invoice"
 
     id: Mapped[str] = mapped_column(STRIPE_ID, primary_key=True)
@@ -70,7 +70,7 @@ class Invoice(db.Model):  # type: ignore[name-defined]
     )
 
 
-class ChargeRefund(db.Model):  # type: ignore[name-defined]
+class ChargeRefund(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     """How much of one charge has been refunded.
 
     Keyed by charge: `charge.refunded` carries the charge, and since API

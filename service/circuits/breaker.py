@@ -30,6 +30,7 @@ from flask import current_app
 from sqlalchemy import Connection, and_, or_, select, update
 
 from ..db import conflict_insert
+from ..errors import ApiError
 from ..extensions import db
 from ..redaction import error_text
 from ..timeutil import isoformat, utcnow
@@ -197,6 +198,13 @@ def reset(name: str) -> CircuitView:
         _read(conn, name)  # creates the row if it is missing
         _close(conn, name)
         return _read(conn, name)
+
+
+def reset_known(name: str) -> CircuitView:
+    """reset() for a name an operator gave (admin API, console): unknown is a 404."""
+    if name not in CIRCUITS:
+        raise ApiError(404, "unknown_circuit", f"No circuit named {name!r}.")
+    return reset(name)
 
 
 def all_circuits() -> list[CircuitView]:

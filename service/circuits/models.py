@@ -14,7 +14,7 @@ CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 STATE_VALUES = {CLOSED: 0, OPEN: 1, HALF_OPEN: 2}  # circuit_state gauge values (docs/RUNBOOK.md)
 
 
-class Circuit(db.Model):  # type: ignore[name-defined]
+class Circuit(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     __tablename__ = "circuit"
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from ..admin import admin_blueprint
-from ..errors import ApiError
+from ..admin import admin_blueprint, audited
 from . import breaker
 
 admin = admin_blueprint("circuits_admin", __name__)
@@ -17,7 +16,6 @@ def list_circuits() -> Response:
 
 
 @admin.post("/circuits/<name>/reset")
+@audited("circuits.reset", target="name")
 def reset_circuit(name: str) -> Response:
-    if name not in breaker.CIRCUITS:
-        raise ApiError(404, "unknown_circuit", f"No circuit named {name!r}.")
-    return jsonify(breaker.describe(breaker.reset(name)))
+    return jsonify(breaker.describe(breaker.reset_known(name)))

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
@@ -43,20 +44,89 @@ class DlqError(ApiError):
     """A request the queue cannot honour; the CLI prints `message`."""
 
 
+AGE_UNITS = {"m": 60, "h": 3600, "d": 86400}
+FILTER_ARGS = ("status", "template", "recipient", "error", "older_than", "newer_than")
+
+
+def parse_age(name: str, raw: str | None) -> timedelta | None:
+    """'30m', '6h', '7d' -> a timedelta; anything else is a 400 naming the field."""
+    if not raw:
+        return None
+    number, unit = raw[:-1], raw[-1:].lower()
+    if unit not in AGE_UNITS or not number.isdigit() or len(number) > 6:
+        raise DlqError(400, "invalid_age", f"{name} must look like 30m, 6h or 7d.")
+    return timedelta(seconds=int(number) * AGE_UNITS[unit])
+
+
 @dataclass(frozen=True)
 class Filter:
+    """Which dead letters: shared by the admin API, the console and the CLI."""
+
     statuses: tuple[str, ...] = DLQ_STATUSES
     template: str | None = None
+    recipient: str | None = None  # the exact address
+    error: str | None = None  # a case-insensitive substring of the last error
+    older_than: timedelta | None = None  # created at least this long ago
+    newer_than: timedelta | None = None  # created at most this long ago
 
     @classmethod
-    def parse(cls, status: str | None, template: str | None) -> Filter:
+    def parse(cls, status: str | None, template: str | None, **more: str | None) -> Filter:
         if status and status not in DLQ_STATUSES:
             raise DlqError(400, "invalid_status", "status must be pending or dead.")
-        return cls((status,) if status else DLQ_STATUSES, template or None)
+        return cls(
+            (status,) if status else DLQ_STATUSES,
+            template or None,
+            (more.get("recipient") or "").strip() or None,
+            (more.get("error") or "").strip()[:200] or None,
+            parse_age("older_than", more.get("older_than")),
+            parse_age("newer_than", more.get("newer_than")),
+        )
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> Filter:
+        """From a query string or form: the names in FILTER_ARGS."""
+        values = {name: str(args[name]) if args.get(name) else None for name in FILTER_ARGS}
+        return cls.parse(values.pop("status"), values.pop("template"), **values)
+
+    def conditions(self, now: datetime | None = None) -> list[Any]:
+        now = now or utcnow()
+        found: list[Any] = [Message.status.in_(self.statuses)]
+        if self.template:
+            found.append(Message.template == self.template)
+        if self.recipient:
+            found.append(Message.recipient == self.recipient)
+        if self.error:
+            found.append(Message.last_error.icontains(self.error, autoescape=True))
+        if self.older_than is not None:
+            found.append(Message.created_at <= now - self.older_than)
+        if self.newer_than is not None:
+            found.append(Message.created_at >= now - self.newer_than)
+        return found
 
     def where(self, query: Select) -> Select:
-        query = query.where(Message.status.in_(self.statuses))
-        return query.where(Message.template == self.template) if self.template else query
+        return query.where(*self.conditions())
+
+    def as_args(self) -> dict[str, str]:
+        """Back to query-string form (links, audit detail); empty fields left out."""
+        ages = {"older_than": self.older_than, "newer_than": self.newer_than}
+        args = {
+            "status": self.statuses[0] if len(self.statuses) == 1 else None,
+            "template": self.template,
+            "recipient": self.recipient,
+            "error": self.error,
+            **{name: _age_text(value) for name, value in ages.items()},
+        }
+        return {name: value for name, value in args.items() if value}
+
+
+def _age_text(value: timedelta | None) -> str | None:
+    if value is None:
+        return None
+    seconds = int(value.total_seconds())
+    for unit in ("d", "h", "m"):
+        if seconds % AGE_UNITS[unit] == 0:
+            return f"{seconds // AGE_UNITS[unit]}{unit}"
+    return f"{seconds // 60}m"
 
 
 KEY = (Message.id,)
@@ -208,9 +278,7 @@ def replay(message_id: int) -> Message:
 def replay_matching(filters: Filter) -> dict[str, int]:
     """Requeue every match that is not in flight; commits."""
     now = utcnow()
-    matching = and_(Message.status.in_(filters.statuses), _replayable(now))
-    if filters.template:
-        matching = and_(matching, Message.template == filters.template)
+    matching = and_(*filters.conditions(now), _replayable(now))
     replayed = rows_changed(
         update(Message)
         .where(matching)
@@ -222,6 +290,30 @@ def replay_matching(filters: Filter) -> dict[str, int]:
     )
     db.session.commit()
     return {"replayed": replayed, "in_flight": in_flight or 0}
+
+
+def count(filters: Filter, cap: int | None = None) -> int:
+    """How many messages match (the console states it before a bulk replay).
+
+    With `cap`, counting stops past it (an answer of cap + 1 means "more"):
+    an error-text filter must read every row it counts."""
+    query = filters.where(select(Message.id))
+    if cap is not None:
+        query = query.limit(cap + 1)
+    return int(db.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def counts_by_template() -> list[dict[str, Any]]:
+    """Per template: pending and dead counts (the console's overview)."""
+    rows = db.session.execute(
+        select(Message.template, Message.status, func.count())
+        .where(Message.status.in_(DLQ_STATUSES))
+        .group_by(Message.template, Message.status)
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for template, status, number in rows:
+        found.setdefault(template, {"template": template, PENDING: 0, DEAD: 0})[status] = number
+    return [found[name] for name in sorted(found)]
 
 
 def counts() -> dict[str, int]:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,13 +30,35 @@ FAILED = "failed"
 OUTCOMES = (DELIVERED, SKIPPED, FAILED, DEAD)
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
+# The dead-letter queue as a partial index: the console and the admin API
+# page through it newest first and count it by template without touching
+# the (much larger) history of delivered mail. Created by 0007_audit.
+IN_DLQ = text("status IN ('pending', 'dead')")
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_email_message_dlq_error"})  # trigram GIN
 
 
-class EmailMessage(db.Model):  # type: ignore[name-defined]
+class EmailMessage(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     __tablename__ = "email_message"
     __table_args__ = (
         Index("ix_email_message_status_next", "status", "next_attempt_at"),
         Index("ix_email_message_status_id", "status", "id"),
+        Index("ix_email_message_dlq_id", "id", postgresql_where=IN_DLQ, sqlite_where=IN_DLQ),
+        Index(
+            "ix_email_message_dlq_template",
+            "template",
+            "status",
+            postgresql_where=IN_DLQ,
+            sqlite_where=IN_DLQ,
+        ),
+        # "Error contains ..." is a substring search: without trigrams a rare
+        # one reads every dead letter (~150 ms at 100,000); with them, < 1 ms.
+        Index(
+            "ix_email_message_dlq_error",
+            "last_error",
+            postgresql_using="gin",
+            postgresql_ops={"last_error": "gin_trgm_ops"},
+            postgresql_where=IN_DLQ,
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
@@ -62,7 +85,7 @@ class EmailMessage(db.Model):  # type: ignore[name-defined]
     provider_event_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
-class EmailAttempt(db.Model):  # type: ignore[name-defined]
+class EmailAttempt(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     """One send attempt, written in the transaction that records its outcome."""
 
     __tablename__ = "email_attempt"
@@ -82,7 +105,7 @@ class EmailAttempt(db.Model):  # type: ignore[name-defined]
     worker: Mapped[str | None] = mapped_column(String(200))
 
 
-class Suppression(db.Model):  # type: ignore[name-defined]
+class Suppression(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     """Addresses never mailed: hard bounces (a permanent recipient rejection
     at send time, or reported later by the provider), drops, spam reports,
     unsubscribes, and manual entries by an operator."""

@@ -8,7 +8,7 @@ import logging
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from ..admin import admin_blueprint
+from ..admin import admin_blueprint, audited
 from ..errors import ApiError
 from ..extensions import db
 from . import provider_events, suppression
@@ -70,6 +70,7 @@ def list_suppressions() -> Response:
 
 
 @admin.delete("/suppressions/<path:address>")
+@audited("suppressions.remove", target="address", private=True)
 def remove_suppression(address: str) -> Response:
     removed = suppression.unsuppress(address)
     db.session.commit()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request, stream_with_context
+from flask import Response, g, jsonify, request, stream_with_context
 
-from ..admin import admin_blueprint
+from ..admin import admin_blueprint, audited
 from ..errors import ApiError
 from ..paging import parse_limit
 from . import dlq
@@ -17,7 +17,7 @@ CSV = "text/csv"
 
 
 def _filters() -> dlq.Filter:
-    return dlq.Filter.parse(request.args.get("status"), request.args.get("template"))
+    return dlq.Filter.from_args(request.args)
 
 
 def _wants_csv() -> bool:
@@ -70,12 +70,14 @@ def get_dead_letter(message_id: int) -> Response:
 
 
 @admin.post("/export-dead-letter/<int:message_id>/replay")
+@audited("dlq.replay", target="message_id")
 def replay_dead_letter(message_id: int) -> tuple[Response, int]:
     message = dlq.replay(message_id)
     return jsonify(dlq.summary(message)), 202
 
 
 @admin.post("/export-dead-letter/replay")
+@audited("dlq.replay_matching")
 def replay_dead_letters() -> tuple[Response, int]:
     """Bulk replay by filter: JSON body or query string, `status` required."""
     body = _json_object()
@@ -83,5 +85,9 @@ def replay_dead_letters() -> tuple[Response, int]:
     template = _text(body, "template") or request.args.get("template")
     if not status:
         raise ApiError(400, "status_required", "Say which messages: status pending or dead.")
-    result = dlq.replay_matching(dlq.Filter.parse(status, template))
+    given = {name: _text(body, name) for name in dlq.FILTER_ARGS}
+    args = {**request.args.to_dict(), **{k: v for k, v in given.items() if v is not None}}
+    filters = dlq.Filter.from_args(args)
+    result = dlq.replay_matching(filters)
+    g.audit_detail = {**result, "filter": filters.as_args()}
     return jsonify({**result, "status": status, "template": template}), 202

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..timeutil import utcnow
 
 
-class JobState(db.Model):  # type: ignore[name-defined]
+class JobState(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     """One row per job: the latest of everything the runbook asks about."""
 
     __tablename__ = "job_state"
@@ -30,7 +30,7 @@ class JobState(db.Model):  # type: ignore[name-defined]
     runner: Mapped[str | None] = mapped_column(String(200))
 
 
-class JobRun(db.Model):  # type: ignore[name-defined]
+class JobRun(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     """History of runs: who ran what when, under which fencing token."""
 
     __tablename__ = "job_run"
@@ -48,7 +48,7 @@ class JobRun(db.Model):  # type: ignore[name-defined]
     trigger: Mapped[str] = mapped_column(String(16), nullable=False, default="schedule")
 
 
-class JobRunRequest(db.Model):  # type: ignore[name-defined]
+class JobRunRequest(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     """'Run this job now', from the admin API; the leader picks it up."""
 
     __tablename__ = "job_run_request"
@@ -63,7 +63,7 @@ class JobRunRequest(db.Model):  # type: ignore[name-defined]
     outcome: Mapped[str | None] = mapped_column(String(16))
 
 
-class Lease(db.Model):  # type: ignore[name-defined]
+class Lease(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     """Leader lease: holder, expiry, and a fencing token that grows per takeover."""
 
     __tablename__ = "lease"
@@ -78,7 +78,7 @@ class Lease(db.Model):  # type: ignore[name-defined]
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
-class DurableCounter(db.Model):  # type: ignore[name-defined]
+class DurableCounter(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     """A Prometheus counter kept in the database, incremented in the same
     transaction as the change it counts, so it survives process restarts."""
 

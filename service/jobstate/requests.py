@@ -7,6 +7,7 @@ import time
 from sqlalchemy import select, update
 
 from ..db import rows_changed
+from ..errors import ApiError
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import JobRunRequest
@@ -17,6 +18,15 @@ def request_run(job: str) -> JobRunRequest:
     db.session.add(req)
     db.session.commit()
     return req
+
+
+def request_known(job: str) -> JobRunRequest:
+    """An operator's 'run it now' (admin API, console): unknown job names are a 404."""
+    from .status import expected_jobs
+
+    if job not in expected_jobs():
+        raise ApiError(404, "unknown_job", f"No job named {job!r}.")
+    return request_run(job)
 
 
 def claim_pending(holder: str, limit: int = 10) -> list[JobRunRequest]:
@@ -55,9 +65,13 @@ def wait_for(request_id: int, wait_seconds: float, poll_seconds: float = 0.5) ->
     deadline = time.monotonic() + wait_seconds
     while True:
         req = db.session.get(JobRunRequest, request_id, populate_existing=True)
+        # Read before the commit: touching an expired attribute afterwards
+        # would open a new transaction and hold it (on SQLite, the database's
+        # write lock, which the leader needs) through the sleep.
+        finished, outcome = (req.finished_at is not None, req.outcome) if req else (False, None)
         db.session.commit()
-        if req is not None and req.finished_at is not None:
-            return req.outcome
+        if finished:
+            return outcome
         if time.monotonic() >= deadline:
             return None
         time.sleep(poll_seconds)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from flask import Response, jsonify, url_for
 
-from ..admin import admin_blueprint
-from ..errors import ApiError
+from ..admin import admin_blueprint, audited
 from . import requests as run_requests
-from .status import expected_jobs, job_statuses, leader
+from .status import job_statuses, leader
 
 admin = admin_blueprint("jobs_admin", __name__)
 
@@ -18,10 +17,9 @@ def jobs_status() -> Response:
 
 
 @admin.post("/jobs/<name>/run")
+@audited("jobs.run", target="name")
 def run_job(name: str) -> tuple[Response, int]:
-    if name not in expected_jobs():
-        raise ApiError(404, "unknown_job", f"No job named {name!r}.")
-    req = run_requests.request_run(name)
+    req = run_requests.request_known(name)
     body = {
         "job": name,
         "request_id": req.id,

@@ -58,8 +58,11 @@ class DatabaseCollector:
         build.add_metric([settings.build_version, settings.build_commit], 1)
         yield build
         # Reused for PROBE_CACHE_SECONDS per worker: a scrape under load must
-        # not wait on a dozen round trips (docs/PERFORMANCE.md).
+        # not wait on a dozen round trips (docs/PERFORMANCE.md). The
+        # fallbacks (this process's own counts) are read fresh each time.
         families, up = self._recent.get(settings.probe_cache_seconds, self._read_bounded)
+        if not up:
+            families = [f for fallback in registry(self.app).fallbacks for f in fallback()]
         yield from families
         yield GaugeMetricFamily(
             "metrics_database_up",

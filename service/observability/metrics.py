@@ -90,4 +90,4 @@ class RequestMetrics:
 
 
 def init_app(app: Flask) -> None:
-    app.wsgi_app = RequestMetrics(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = RequestMetrics(app.wsgi_app)  # type: ignore[method-assign]  # the WSGI middleware pattern

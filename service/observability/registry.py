@@ -3,8 +3,9 @@
 Observability sits below the domains and imports none of them. A domain's
 `init_app` registers here what it contributes:
 
-- `add_provider(app, fn)`: metric families read from the database at
-  scrape time (`fn()` returns them), see collector.py;
+- `add_provider(app, fn, fallback=None)`: metric families read from the
+  database at scrape time (`fn()` returns them), see collector.py; `fallback()`
+  stands in when the database cannot be read;
 - `add_primer(app, fn)`: creates a domain's per-process label values at 0
   when /metrics is served (only the web tier writes multiprocess files);
 - `add_readiness(app, key, fn, unavailable)`: a part of /readyz; `fn()`
@@ -37,6 +38,7 @@ class Readiness:
 @dataclass
 class Registry:
     providers: list[Provider] = field(default_factory=list)
+    fallbacks: list[Provider] = field(default_factory=list)
     primers: list[Primer] = field(default_factory=list)
     readiness: list[Readiness] = field(default_factory=list)
 
@@ -48,8 +50,12 @@ def registry(app: Flask) -> Registry:
     return found
 
 
-def add_provider(app: Flask, provider: Provider) -> None:
+def add_provider(app: Flask, provider: Provider, fallback: Provider | None = None) -> None:
+    """`fallback` (no database) is reported instead when the database cannot be
+    read, for families that must not vanish then (the HTTP metrics)."""
     registry(app).providers.append(provider)
+    if fallback is not None:
+        registry(app).fallbacks.append(fallback)
 
 
 def add_primer(app: Flask, primer: Primer) -> None:

@@ -12,14 +12,16 @@ from flask import Blueprint, Flask, Response, current_app, jsonify
 from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.core import Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import text
 
 from ..db import DatabaseTimeout, run_bounded
 from ..extensions import db
+from . import fleet_http
 from .collector import DatabaseCollector
 from .recent import Recent
-from .registry import registry
+from .registry import add_primer, add_provider, registry
+
+__all__ = ["add_primer", "health", "init_app", "metrics"]  # add_primer: registry.py
 
 READY_DB_TIMEOUT_SECONDS = 1.5
 log = logging.getLogger(__name__)
@@ -39,6 +41,12 @@ def healthz() -> Response:
     return jsonify({"status": "ok"})
 
 
+@health.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    body, status = readiness_report()
+    return jsonify(body), status
+
+
 def _check_database() -> dict[str, Any]:
     """The database part of /readyz: what a bounded probe found, or why it failed."""
     try:
@@ -50,8 +58,8 @@ def _check_database() -> dict[str, Any]:
     return {"ok": True, "latency_ms": latency_ms, "parts": parts}
 
 
-@health.get("/readyz")
-def readyz() -> tuple[Response, int]:
+def readiness_report() -> tuple[dict[str, Any], int]:
+    """/readyz's body and status (also the console's overview verdict)."""
     settings = current_app.config["SETTINGS"]
     build = {"version": settings.build_version, "commit": settings.build_commit}
     # A probe must not queue behind the database under load: each worker
@@ -66,7 +74,7 @@ def readyz() -> tuple[Response, int]:
             **{part.key: part.unavailable for part in registry(current_app).readiness},
             "build": build,
         }
-        return jsonify(body), 503
+        return body, 503
     parts = found["parts"]
     # Nothing registered (no job catalogue) is not ready either.
     ready = bool(parts) and all(part["ok"] for part in parts.values())
@@ -76,11 +84,13 @@ def readyz() -> tuple[Response, int]:
         **parts,
         "build": build,
     }
-    return jsonify(body), 200
+    return body, 200
 
 
 class _Scrape:
-    """What one scrape reads: per-process families, then the database ones."""
+    """What one scrape reads: this process's own families (outside Gunicorn:
+    Python's process and GC metrics), then the database-backed ones, which
+    include every instance's HTTP families (fleet_http.py)."""
 
     def __init__(self, *sources: Any) -> None:
         self.sources = sources
@@ -90,13 +100,21 @@ class _Scrape:
             yield from source.collect()
 
 
+class _ProcessOnly:
+    """The in-process registry without the HTTP families (reported fleet-wide)."""
+
+    def collect(self) -> Iterator[Metric]:
+        for family in REGISTRY.collect():
+            if family.name not in fleet_http.FAMILIES:
+                yield family
+
+
 def _scrape() -> _Scrape:
+    database = current_app.extensions["db_collector"]
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # Sums every Gunicorn worker's files, dead workers' counters included.
-        process_metrics: Any = MultiProcessCollector(None)
-    else:  # single process (flask run, the test client)
-        process_metrics = REGISTRY
-    return _Scrape(process_metrics, current_app.extensions["db_collector"])
+        # The Gunicorn workers' files hold only HTTP families: read via the database.
+        return _Scrape(database)
+    return _Scrape(_ProcessOnly(), database)  # single process (flask run, the test client)
 
 
 # METRICS_TOKEN is checked app-wide before routing (service/auth.py), so
@@ -115,5 +133,6 @@ def metrics_endpoint() -> Response:
 def init_app(app: Flask) -> None:
     app.extensions["db_collector"] = DatabaseCollector(app)
     app.extensions["readyz_recent"] = Recent()
+    add_provider(app, fleet_http.metric_families, fallback=fleet_http.local_families)
     app.register_blueprint(health)
     app.register_blueprint(metrics)

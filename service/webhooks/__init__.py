@@ -3,7 +3,7 @@ the mail each event causes."""
 
 from flask import Flask
 
-from ..observability.registry import add_primer
+from ..observability.registry import add_provider
 
 
 def init_app(app: Flask) -> None:
@@ -12,5 +12,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.webhooks)
     app.register_blueprint(views.admin)
     app.cli.add_command(cli.webhooks_cli)
-    add_primer(app, metrics.prime)
+    add_provider(app, metrics.metric_families)  # fleet-wide sums, from the database
     validity.init_app(app)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from ..errors import ApiError
+from ..extensions import db
 from ..paging import keyset_page, parse_limit
 from ..timeutil import isoformat
 from .models import WebhookEvent
@@ -33,6 +35,22 @@ def list_events(
     """Newest first; `limit` outside 1..MAX_LIMIT is a 400 (service/paging.py's rule)."""
     limit = parse_limit(limit, DEFAULT_LIMIT, MAX_LIMIT)
     return keyset_page(_filtered(status, event_type), KEY, limit, cursor)
+
+
+def results_since(since: datetime) -> dict[str, int]:
+    """Stored events received since `since`, by status (the console's overview)."""
+    rows = db.session.execute(
+        select(WebhookEvent.status, func.count())
+        .where(WebhookEvent.received_at >= since)
+        .group_by(WebhookEvent.status)
+    )
+    found = dict(rows.all())
+    return {status: int(found.get(status, 0)) for status in STATUSES}
+
+
+def count_status(status: str) -> int:
+    query = select(func.count()).select_from(WebhookEvent).where(WebhookEvent.status == status)
+    return int(db.session.scalar(query) or 0)
 
 
 def summary(row: WebhookEvent) -> dict[str, Any]:

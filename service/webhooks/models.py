@@ -12,7 +12,7 @@ from ..extensions import db
 from ..timeutil import utcnow
 
 
-class WebhookEvent(db.Model):  # type: ignore[name-defined]
+class WebhookEvent(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     __tablename__ = "webhook_event"
     __table_args__ = (
         Index("ix_webhook_event_status_received", "status", "received_at", "id"),

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ..errors import ApiError
 from ..extensions import db
 from .event import from_payload
 from .models import WebhookEvent
@@ -38,6 +39,22 @@ def reprocess(event_id: str) -> Reprocessed | None:
     # A concurrent reprocess (or Stripe's retry) won the race: same as unchanged.
     result = UNCHANGED if outcome.result == "duplicate" else outcome.result
     return Reprocessed(event_id, result, outcome.error)
+
+
+def reprocess_known(event_id: str) -> Reprocessed:
+    """reprocess() for an operator's request (admin API, console): unknown is a 404."""
+    outcome = reprocess(event_id)
+    if outcome is None:
+        raise ApiError(404, "unknown_event", f"No stored webhook event {event_id!r}.")
+    return outcome
+
+
+def tally(results: list[Reprocessed]) -> dict[str, int]:
+    """How many of each result, e.g. {"processed": 3, "failed": 1}."""
+    counts: dict[str, int] = {}
+    for item in results:
+        counts[item.result] = counts.get(item.result, 0) + 1
+    return counts
 
 
 def failed_ids(limit: int) -> list[str]:

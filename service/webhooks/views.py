@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from ..admin import admin_blueprint
+from ..admin import admin_blueprint, audited
 from ..errors import ApiError
 from ..extensions import db
 from ..paging import parse_limit
@@ -14,7 +14,7 @@ from . import listing, metrics
 from .models import WebhookEvent
 from .outcomes import WebhookError
 from .receive import apply_bounded, verified_event
-from .reprocess import reprocess, reprocess_failed
+from .reprocess import reprocess_failed, reprocess_known, tally
 from .statuses import FAILED, PROCESSING_ERROR
 
 admin = admin_blueprint("webhooks_admin", __name__)
@@ -25,7 +25,7 @@ webhooks = Blueprint("webhooks", __name__, url_prefix="/v1/webhooks")
 
 @webhooks.post("/stripe")
 def stripe_webhook() -> Response:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug LocalProxy API
     try:
         event = verified_event(request, app)
         outcome = apply_bounded(event, app)
@@ -69,20 +69,19 @@ def show_webhook_event(event_id: str) -> Response:
 
 
 @admin.post("/webhook-events/<event_id>/reprocess")
+@audited("webhooks.reprocess", target="event_id")
 def reprocess_webhook_event(event_id: str) -> Response:
-    outcome = reprocess(event_id)
-    if outcome is None:
-        raise _unknown(event_id)
+    outcome = reprocess_known(event_id)
     row = db.session.get_one(WebhookEvent, event_id, populate_existing=True)
     return jsonify({"result": outcome.result, "event": listing.summary(row)})
 
 
 @admin.post("/webhook-events/reprocess")
+@audited("webhooks.reprocess_failed")
 def reprocess_failed_webhook_events() -> Response:
     """Every failed event (oldest first, at most `limit`), as after an outage."""
     results = reprocess_failed(_limit(default=100))
-    counts: dict[str, int] = {}
-    for item in results:
-        counts[item.result] = counts.get(item.result, 0) + 1
+    counts = tally(results)
     events = [{"id": r.event_id, "result": r.result, "error": r.error} for r in results]
+    g.audit_detail = {"results": counts}
     return jsonify({"results": counts, "events": events})

@@ -8,7 +8,14 @@ import pytest
 import requests
 
 from tests.e2e.conftest import METRICS_TOKEN, json_lines
-from tests.helpers import child_pids, label_values, promtool_check, sample_value, wait_until
+from tests.helpers import (
+    child_pids,
+    label_values,
+    promtool_check,
+    sample_sum,
+    sample_value,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +28,7 @@ def _scrape(base: str) -> str:
 
 def _healthz_count(text: str) -> float:
     return (
-        sample_value(
+        sample_sum(
             text,
             "http_request_latency_seconds_count",
             method="GET",
@@ -33,7 +40,9 @@ def _healthz_count(text: str) -> float:
 
 
 def test_metrics_aggregate_all_workers_and_pass_promtool(start_web, tmp_path):
-    _, base = start_web(workers=3)
+    proc, base = start_web(workers=3)
+    # Every worker booted (each logs this once), or the first takes all requests.
+    wait_until(lambda: proc.output().count("web worker started") >= 3, 30, message="3 workers")
     before = _healthz_count(_scrape(base))  # the start-up probe is counted too
     for _ in range(60):  # a fresh connection each: spread over the workers
         assert requests.get(f"{base}/healthz", headers={"Connection": "close"}, timeout=5).ok

@@ -72,13 +72,23 @@ def test_concurrent_copies_of_one_event_apply_once(start_web, start_worker, migr
     assert len(smtp.messages) == 1
     assert outbox_rows(migrated, evt["id"])[0]["status"] == "delivered"
     assert stored_event(migrated, evt["id"])["status"] == "processed"
-    counters = _counters(base)
-    assert (counters["result:processed"], counters["result:duplicate"]) == (1, COPIES - 1)
+    # Each worker flushes its counts to the database about once a second.
+    wait_until(
+        lambda: (
+            (
+                (c := _counters(base))["result:processed"],
+                c["result:duplicate"],
+            )
+            == (1, COPIES - 1)
+        ),
+        10,
+        message="processed 1, duplicate COPIES-1",
+    )
 
     # Same server (one Gunicorn start is seconds): a chunked body has no
     # Content-Length to refuse up front, so the limit must hold while reading.
     assert _chunked_oversized(base) == 413
-    assert _counters(base)["result:rejected"] == 1
+    wait_until(lambda: _counters(base)["result:rejected"] == 1, 10, message="rejected == 1")
 
     proc.stop()
     output = proc.output()

@@ -1,6 +1,6 @@
 from flask import abort
 
-from tests.helpers import label_values, sample_value
+from tests.helpers import label_values, sample_sum, sample_value
 
 
 def _scrape(client) -> str:
@@ -11,7 +11,7 @@ def _scrape(client) -> str:
 
 def _count(text, method, path, status_class):
     return (
-        sample_value(
+        sample_sum(
             text,
             "http_request_latency_seconds_count",
             method=method,
@@ -80,9 +80,7 @@ def test_unhandled_exception_is_a_counted_json_500(make_app):
     after = _scrape(client)
 
     def five(text, path):
-        return (
-            sample_value(text, "http_5xx_total", method="GET", path=path, status_class="5xx") or 0
-        )
+        return sample_sum(text, "http_5xx_total", method="GET", path=path, status_class="5xx") or 0
 
     assert five(after, "/explode") - five(before, "/explode") == 1
     assert five(after, "/unavailable") - five(before, "/unavailable") == 1

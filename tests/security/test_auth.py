@@ -146,3 +146,24 @@ def test_role_for_token(make_app):
     assert role_for_token(settings, METRICS) is None
     assert role_for_token(settings, None) is None
     assert role_for_token(settings, "") is None
+
+
+def test_console_pages_need_a_session_whatever_the_bearer_token(make_app):
+    """The console is not the admin API: a bearer token opens no page, every
+    console route (but sign-in and its stylesheet) sends a stranger to sign in."""
+    app = make_app(**PROD, ADMIN_TOKEN=ADMIN, ADMIN_READONLY_TOKEN=READONLY)
+    client = app.test_client()
+    rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/console")]
+    assert len(rules) >= 15
+    for rule in rules:
+        if rule.endpoint in ("console.sign_in", "console.static"):
+            continue
+        url = (
+            rule.rule.replace("<int:message_id>", "1")
+            .replace("<event_id>", "e")
+            .replace("<name>", "email")
+        )
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method, headers=bearer(ADMIN), environ_base=REMOTE)
+            assert response.status_code == 302, (method, url)
+            assert response.headers["Location"].startswith("/console/sign-in")
