@@ -37,7 +37,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 # gthread, not sync: a sync worker gives its whole process to one socket, so
 # as many slow clients as workers (headers sent, body trickling) stalled
 # every request. A gthread worker waits for a request's first bytes in its
-# poller and runs requests on WEB_THREADS threads (docs/SECURITY.md).
+# poller and runs requests on WEB_THREADS threads (docs/SECURITY.md); a health
+# probe or a scrape is then served beside slow requests instead of queueing
+# behind them (docs/PERFORMANCE.md).
 worker_class = "gthread"
 threads = _settings.web_threads
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

@@ -37,7 +37,7 @@ from pathlib import Path
 from .results import Outcome, Row
 from .server import ROOT, base_env, free_port, procfile_argv
 
-TITLE = "5. Email dispatch"
+TITLE = "2. Email dispatch"
 SLOW_DELAY = 0.05
 # Tokens for these throwaway processes: >= 32 characters, all different.
 TOKENS = {
@@ -113,13 +113,13 @@ def database(workdir: Path) -> Iterator[str]:
             conn.execute(f'CREATE DATABASE "{name}"')
     except Exception:
         sqlite = f"sqlite:///{workdir / 'bench.sqlite3'}"
-        env = base_env(workdir, DATABASE_URL=sqlite, **TOKENS)
+        env = base_env(sqlite, **TOKENS)
         subprocess.run(procfile_argv("release"), cwd=ROOT, env=env, check=True, timeout=120)
         yield sqlite
         return
     url = f"{admin.rpartition('/')[0]}/{name}"
     try:
-        env = base_env(workdir, DATABASE_URL=url, **TOKENS)
+        env = base_env(url, **TOKENS)
         subprocess.run(procfile_argv("release"), cwd=ROOT, env=env, check=True, timeout=120)
         yield url
     finally:
@@ -194,8 +194,7 @@ def service_rate(
     _reset(app)
     sink.reset()
     worker_env = base_env(
-        workdir,
-        DATABASE_URL=url,
+        url,
         SMTP_URL=f"smtp://127.0.0.1:{sink.port}?timeout=10",
         EMAIL_DISPATCH_INTERVAL_SECONDS="0.2",
         **TOKENS,

@@ -7,63 +7,77 @@ import platform
 import sys
 from datetime import UTC, datetime
 from importlib.metadata import version
+from pathlib import Path
 
 from .results import Outcome
 
 METHOD = """\
 ## Method
 
-The machine is small and shared (other test suites run on it at the same
-time), so no number here is an absolute claim: each benchmark compares the
-candidate with a baseline measured in the same run (side by side or in
-interleaved rounds, with an A/A control where timing is involved) and
-reports medians and their ratio. Re-run `make bench` before trusting a small
-difference; the per-round numbers under *Details* show how noisy a run was.
+The machine is small and shared, so no number here is an absolute claim:
+each row compares the service with a baseline measured in the same run,
+loaded at the same time, and reports medians of per-round ratios, with an
+A/A control (the baseline against a second copy of itself) that shows how
+far pure noise moves a ratio. Every server is a real Gunicorn started from
+the Procfile's `web` line (production settings: `APP_ENV=production`, JSON
+logs, the JSON access log on, tokens set) on one scratch PostgreSQL database
+migrated by the Procfile's `release` step; baselines keep the service's
+worker settings (`bench/apps/gunicorn_bare.py` reads them from
+`gunicorn.conf.py`) and drop its logging. Load comes from wrk on loopback
+(one wrk per server, all in the same seconds, 8 connections: enough for 2
+workers x 4 threads), webhooks through `bench/lua/replay.lua`, which sends
+each pre-signed delivery once and stops when they run out. Throughput
+rounds run side by side because taking turns could not resolve 10% here:
+throughput swung 2-3x between neighbouring seconds.
 
-1. **HTTP instrumentation overhead.** Three real Gunicorn servers with the
-   Procfile's `web` command and `gunicorn.conf.py` (production settings: JSON
-   logs, access log on, tokens set; SQLite migrated with `python -m
-   service.release` in a temporary directory), serving (A) `wsgi:app`, (B)
-   `bench.wsgi_baseline:app`, the same `create_app()` with the metrics
-   middleware (`RequestMetrics`) unwrapped, and (B') the
-   baseline again as an A/A control. In each two-second round one wrk per
-   server (separate processes, loopback) loads all three at once with
-   `GET /healthz`: the neighbours' noise then lands on all three in the same
-   seconds and the scheduler shares the CPUs evenly between their workers,
-   so the cheaper app completes more requests. Taking turns (A for a second,
-   then B) was tried first and could not resolve 10% here: throughput swung
-   2-3x between neighbouring seconds and the A/A control drifted 5-20%. The
-   servers are started afresh for each of four epochs, in rotating order,
-   because a worker process keeps the luck it started with (its place beside
-   the neighbours' load, its memory layout) for life. Ratio = median of the
-   per-round A/B ratios; B'/B shows how far pure noise moves a ratio. The
-   workers' CPU time per request (utime + stime) is recorded as well.
-2. **In-process per-request cost.** A direct WSGI call loop (werkzeug
-   `EnvironBuilder` + `app.wsgi_app`) over the same apps (and the same A/A
-   control) in one process with `PROMETHEUS_MULTIPROC_DIR` set, as under
-   Gunicorn. No socket, parser or access log, so this ratio overstates the
-   share the hooks take of a real request; the microseconds added are the
-   useful number. Each step of the hooks is also timed alone.
-3. **`/metrics` scrape cost.** A bench-only app (`bench/wsgi_series.py`) adds
-   route templates answering every method with the status asked for; one
-   server is driven through templates x 5 methods x 4 status classes (500
-   latency series by default) over fresh connections so every worker writes
-   its own file; a second server of the same app only sees `/healthz`.
-   Scrapes alternate between the two and are timed at the client, and the
-   multiprocess collector is also timed alone on the same files. Its cost
-   grows with series x samples per series (13 for a histogram with 11
-   buckets) x files: one per worker that ever ran, since a dead or recycled
-   worker's (`GUNICORN_MAX_REQUESTS`) files stay until the master restarts.
-4. **Worker memory.** One-worker servers of each app, loaded side by side,
-   each receive 5,000 requests (`/healthz`, and one in five a distinct
-   unmatched URL, which must share the `<unmatched>` label); VmRSS of the
-   worker is read from `/proc/<pid>/status` before and after.
+1. **Webhook ingest.** Distinct signed `invoice.paid` deliveries
+   (`bench/events.py`, address in the payload, so no Stripe API call). The
+   baseline (`bench/apps/minimal_webhook.py`) verifies the signature with
+   the Stripe library, parses, and runs three SQL statements in one
+   transaction (store the event deduplicated by id, upsert the invoice,
+   queue the email): the floor any correct handler pays. SQL statements
+   and commits per event are counted at the driver
+   (`python -m bench.statements`). The worker CPU per request (utime +
+   stime of the workers over the round) is a cross-check that noise moves
+   less than throughput.
+2. **Email dispatch.** Real worker processes sending to an SMTP sink on
+   loopback vs plain smtplib over one connection, and the floor of one
+   commit per message; its own docstring (`bench/email_dispatch.py`) says
+   how its rounds work.
+3. **Health under load.** The service's peak webhook rate is measured
+   alone; then webhooks are sent at half of it on a fixed schedule while
+   probes GET `/readyz` every 50 ms (twice: the second prober is the A/A
+   control) and `/metrics` every 100 ms, each on a fresh connection as
+   kubelet and Prometheus do. p99 over the whole load; the idle server's p99
+   is the reference.
+4. **Full request path.** `GET /healthz` on the service (JSON access log,
+   request id, metrics middleware, error handlers) vs a Flask app with one
+   view (`bench/apps/bare_flask.py`) under the same Gunicorn settings,
+   which include an access log on stderr: Gunicorn's own text line
+   (`bench/apps/gunicorn_logged.py`). A fourth server, bare Flask with no
+   access log at all, is the reference for the whole cost of logging.
+5. **Peer.** Our `RequestMetrics` WSGI middleware vs prometheus-flask-exporter
+   configured for the same families (latency histogram by method, route
+   template and status with our buckets, plus its request and exception
+   counters) on the same `create_app()` (`bench/apps/exporter.py`), both
+   with the service's gunicorn.conf.py. No target: it shows the choice.
+6. **Memory.** The Procfile's `web` (2 workers) and `worker` processes, the
+   worker sending to an SMTP server on loopback (`bench/smtp_sink.py`);
+   distinct events in two stages, each followed by a bounded wait until the
+   worker has delivered their emails; VmRSS of every process from
+   /proc at both checkpoints. The A/A control reads them again 2 s later.
+7. **`/metrics` scrape cost.** A bench-only app (`bench/wsgi_series.py`)
+   drives route templates x 5 methods x 4 status classes (500 latency series)
+   so every worker writes its own file; a second server only sees `/healthz`.
 
-`GET /healthz` is the cheapest route there is (no database, a 16-byte
-body), so benchmark 1 is the worst case for the hooks' share: their cost is
-fixed per request (tens of µs, benchmark 2), and any route doing real work
-dilutes it.
+Profiles: `python -m bench.profile` runs one service worker under wrk with
+py-spy sampling it and writes a flame graph (`docs/profiles/`).
 """
+
+
+# Written by hand (what the profiles showed and what changed); copied into
+# every report so docs/PERFORMANCE.md stays whole.
+PROFILES_NOTE = Path(__file__).resolve().parent.parent / "docs" / "profiles" / "README.md"
 
 
 def _cpu_model() -> str:
@@ -127,6 +141,7 @@ def render(
         *table(outcomes),
         "",
         METHOD,
+        PROFILES_NOTE.read_text(),
         "## Details",
     ]
     for title, outcome in zip(titles, outcomes, strict=True):

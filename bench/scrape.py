@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from . import loadgen, stats
 from .results import Outcome, Row
-from .server import METRICS_TOKEN, Server, serving
+from .server import METRICS_TOKEN, RunContext, Server, serving
 from .wsgi_series import METHODS, STATUSES
 
 TARGET_SECONDS = 1.0
@@ -76,12 +76,13 @@ def _load(plan: dict[Server, list[loadgen.Request]]) -> None:
             raise RuntimeError(f"unexpected answers from {server.name}: {answers[server.base]}")
 
 
-def run(workdir: Path, routes: int, workers: int, scrapes: int) -> Outcome:
+def run(ctx: RunContext) -> Outcome:
+    routes, workers, scrapes = (5, 3, 3) if ctx.quick else (25, 3, 7)
     many_requests = series_requests(routes, REPEATS_PER_SERIES)
     routes_env = {"BENCH_SERIES_ROUTES": str(routes)}
     with (
-        serving("scrape-many", SERIES_APP, workdir, workers, **routes_env) as many,
-        serving("scrape-few", SERIES_APP, workdir, workers, **routes_env) as few,
+        serving("scrape-many", SERIES_APP, ctx, workers, **routes_env) as many,
+        serving("scrape-few", SERIES_APP, ctx, workers, **routes_env) as few,
     ):
         _load({many: many_requests, few: [("GET", "/healthz")] * len(many_requests)})
         servers = {"many": many, "few": few}
@@ -103,16 +104,17 @@ def summarize(timings: dict, bodies: dict[str, bytes], files: dict[str, int]) ->
     scrapes = len(timings["many"]["http"])
     rows = [
         Row(
-            "3. /metrics scrape",
+            "7. /metrics scrape",
             f"scrape time, median of {scrapes}; {series['few']} vs {series['many']} series",
             f"{http['few'] * 1000:.1f} ms",
             f"{http['many'] * 1000:.1f} ms",
             stats.ratio(http["many"], http["few"]),
             f"< {TARGET_SECONDS:.0f} s with >= 500 series",
-            http["many"] < TARGET_SECONDS and series["many"] >= 500,
+            # A quick run drives fewer series than the target is stated for.
+            (http["many"] < TARGET_SECONDS) if series["many"] >= 500 else None,
         ),
         Row(
-            "3. /metrics scrape",
+            "7. /metrics scrape",
             "multiprocess collector alone (same files)",
             f"{collector['few'] * 1000:.1f} ms",
             f"{collector['many'] * 1000:.1f} ms",
@@ -121,7 +123,7 @@ def summarize(timings: dict, bodies: dict[str, bytes], files: dict[str, int]) ->
             None,
         ),
         Row(
-            "3. /metrics scrape",
+            "7. /metrics scrape",
             "response body size",
             f"{len(bodies['few']):,} B",
             f"{len(bodies['many']):,} B",

@@ -71,6 +71,9 @@ class Settings:
     sendgrid_webhook_public_key: str | None = None
     email_receipt_valid_days: float = 7.0
     web_threads: int = 4
+    # Performance (docs/PERFORMANCE.md): how long a web worker reuses its
+    # database answers for /readyz and the database-backed /metrics families.
+    probe_cache_seconds: float = 1.0
     log_level: str = "INFO"
     log_format: str = "text"
     build_version: str = "0.1.0"
@@ -112,6 +115,13 @@ def _positive(env: Mapping[str, str], name: str, cast: Callable[[str], T], defau
     value = _parse(env, name, cast, default)
     if value <= 0:  # type: ignore[operator]  # T is int or float here
         raise ConfigError(name, f"must be greater than 0, got {value}")
+    return value
+
+
+def _non_negative(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _parse(env, name, float, default)
+    if not 0 <= value <= 60:
+        raise ConfigError(name, f"must be between 0 and 60 seconds, got {value}")
     return value
 
 
@@ -288,6 +298,7 @@ def load_settings(
         sendgrid_webhook_public_key=_public_key(env),
         email_receipt_valid_days=_positive(env, "EMAIL_RECEIPT_VALID_DAYS", float, 7.0),
         web_threads=_positive(env, "WEB_THREADS", int, 4),
+        probe_cache_seconds=_non_negative(env, "PROBE_CACHE_SECONDS", 1.0),
         log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO"),
         log_format=_choice(
             env, "LOG_FORMAT", ("text", "json"), "json" if app_env == "production" else "text"

@@ -10,8 +10,12 @@ not as a hung worker.
 
 from __future__ import annotations
 
+import functools
+import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
@@ -27,19 +31,12 @@ from .extensions import db
 
 T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT_SECONDS = 5.0
-# At most this many threads per process may be stuck on a hung database at
+# At most this many calls per process may be stuck on a hung database at
 # once; past that, bounded calls fail at once instead of piling up threads.
 # Per request thread: under gthread (WEB_THREADS) several requests of one
-# process make bounded calls at the same time, and a fixed 4 would refuse
-# healthy concurrent calls (set_request_threads).
+# process make bounded calls at the same time, and a fixed number would
+# refuse healthy concurrent calls (set_request_threads).
 STALLED_CALLS_PER_THREAD = 4
-_STALLED_CALL_SLOTS = threading.BoundedSemaphore(STALLED_CALLS_PER_THREAD)
-
-
-def set_request_threads(threads: int) -> None:
-    """Size the stalled-call bound for `threads` concurrent requests."""
-    global _STALLED_CALL_SLOTS
-    _STALLED_CALL_SLOTS = threading.BoundedSemaphore(STALLED_CALLS_PER_THREAD * max(threads, 1))
 
 
 class DatabaseTimeout(Exception):
@@ -54,9 +51,13 @@ def engine_options(settings: Settings) -> dict[str, Any]:
             "hide_parameters": True,
             "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         }
+    # No pool_pre_ping: it cost a round trip per request (a tenth of a
+    # webhook, docs/PERFORMANCE.md). After a database restart the first
+    # statement on a dead pooled connection fails instead; that request
+    # answers 503 (Stripe retries it), SQLAlchemy drops every connection
+    # older than the failure, and pool_recycle bounds their age anyway.
     return {
         "hide_parameters": True,
-        "pool_pre_ping": True,
         "pool_size": 5,
         "max_overflow": 5,
         "pool_timeout": 3,
@@ -96,36 +97,95 @@ def init_engine(engine: Engine) -> None:
         event.listen(engine, "begin", _sqlite_on_begin)
 
 
+class _BoundedCalls:
+    """Long-lived helper threads for `run_bounded`, made on first use in each process.
+
+    Starting a thread per call cost about a tenth of a webhook request (see
+    docs/PERFORMANCE.md); a pool keeps the hop and drops the start-up. Its
+    size is the number of calls that may be stalled at once, so a call
+    never queues behind a stalled one: past that many, calls fail at once.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pid = 0
+        self._free = threading.BoundedSemaphore(slots)
+        self.in_flight = 0
+
+    def resize(self, slots: int) -> None:
+        with self._lock:
+            if slots != self.slots:
+                self.slots = slots
+                self._pool = None  # a new pool and bound on next use; calls in flight finish
+
+    def pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pid != os.getpid():  # threads do not survive fork
+                self._pool, self._pid, self.in_flight = None, os.getpid(), 0
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.slots, thread_name_prefix="bounded-db-call")
+                self._free = threading.BoundedSemaphore(self.slots)
+            return self._pool
+
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
+        pool = self.pool()
+        if not self._free.acquire(blocking=False):
+            raise DatabaseTimeout("earlier database calls are still stalled")
+        free = self._free
+        with self._lock:
+            self.in_flight += 1
+
+        def call() -> T:
+            try:
+                return fn()
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
+                free.release()
+
+        try:
+            return pool.submit(call)
+        except BaseException:
+            with self._lock:
+                self.in_flight -= 1
+            free.release()
+            raise
+
+
+_BOUNDED = _BoundedCalls(STALLED_CALLS_PER_THREAD)
+
+
+def set_request_threads(threads: int) -> None:
+    """Size the stalled-call bound for `threads` concurrent requests."""
+    _BOUNDED.resize(STALLED_CALLS_PER_THREAD * max(threads, 1))
+
+
+def bounded_calls_in_flight() -> int:
+    """Calls started by `run_bounded` that have not returned yet (tests wait on it)."""
+    return _BOUNDED.in_flight
+
+
 def run_bounded(fn: Callable[[], T], timeout: float, app: Flask | None = None) -> T:
     """Run `fn` in its own app context on a helper thread; give up after `timeout`.
 
     Socket timeouts do not cover a server that accepts and then never answers
     on an already-open connection, so the bound is enforced by the caller
-    walking away from the thread. The thread ends when the driver gives up.
+    walking away from the thread. The thread is free again when the driver
+    gives up.
     """
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug LocalProxy API
-    slots = _STALLED_CALL_SLOTS  # the one released below, even if resized meanwhile
-    if not slots.acquire(blocking=False):
-        raise DatabaseTimeout("earlier database calls are still stalled")
-    box: dict[str, Any] = {}
-    done = threading.Event()
 
-    def target() -> None:
-        try:
-            with app.app_context():
-                box["value"] = fn()
-        except BaseException as exc:  # handed to the caller below
-            box["error"] = exc
-        finally:
-            slots.release()
-            done.set()
+    def target() -> T:
+        with app.app_context():
+            return fn()
 
-    threading.Thread(target=target, name="bounded-db-call", daemon=True).start()
-    if not done.wait(timeout):
-        raise DatabaseTimeout(f"no answer within {timeout:g}s")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+    future = _BOUNDED.submit(target)
+    try:
+        return future.result(timeout)
+    except FutureTimeout:
+        raise DatabaseTimeout(f"no answer within {timeout:g}s") from None
 
 
 class UtcDateTime(TypeDecorator):
@@ -156,21 +216,36 @@ def conflict_insert(target: Any, bind: Any = None) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(target)
 
 
+@functools.lru_cache(maxsize=128)
+def _insert_ignoring(table: Any, dialect: str, conflict: tuple[str, ...] | None) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=list(conflict) if conflict else None)
+        .returning(*table.primary_key.columns)
+    )
+
+
+def insert_ignoring(table: Any, conflict: tuple[str, ...] | None = None) -> Any:
+    """`INSERT ... ON CONFLICT DO NOTHING RETURNING <primary key>` on `table`,
+    one statement object per table and dialect: pass the values when
+    executing it. Rebuilding the statement per call made SQLAlchemy derive
+    its cache key again each time, a cost the size of the statement's own
+    round trip on the webhook path (docs/PERFORMANCE.md)."""
+    return _insert_ignoring(table, db.session.get_bind().dialect.name, conflict)
+
+
 def insert_if_absent(model: Any, conflict: list[str] | None = None, **values: Any) -> bool:
     """Insert one row unless it conflicts (caller commits); True if it was new.
 
     Decided by RETURNING, not rowcount: for ORM-enabled inserts SQLAlchemy
     2.1 reports no rowcount on psycopg, so `rowcount == 1` was always false
-    on PostgreSQL.
+    on PostgreSQL. A Core insert on the table, not an ORM-enabled one: the
+    ORM's bulk path costs more than the statement itself. Column defaults
+    still apply.
     """
-    primary_key = list(model.__table__.primary_key.columns)
-    statement = (
-        conflict_insert(model)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=conflict)
-        .returning(*primary_key)
-    )
-    return db.session.execute(statement).first() is not None
+    statement = insert_ignoring(model.__table__, tuple(conflict) if conflict else None)
+    return db.session.execute(statement, values).first() is not None
 
 
 def rows_changed(statement: Executable) -> int:

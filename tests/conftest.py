@@ -54,7 +54,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-BASE_CONFIG = {"APP_ENV": "test", "LOG_LEVEL": "INFO"}
+# PROBE_CACHE_SECONDS=0: tests read /readyz and /metrics right after changing
+# what they report (the cache has its own test in tests/observability).
+BASE_CONFIG = {"APP_ENV": "test", "LOG_LEVEL": "INFO", "PROBE_CACHE_SECONDS": "0"}
 
 
 @pytest.fixture(scope="session")

@@ -48,6 +48,7 @@ SPEC_VARIABLES = (
     "EMAIL_RETRY_MAX_SECONDS",
     "CIRCUIT_FAILURE_THRESHOLD",
     "CIRCUIT_RESET_SECONDS",
+    "PROBE_CACHE_SECONDS",
     "LOG_LEVEL",
     "LOG_FORMAT",
     "PROMETHEUS_MULTIPROC_DIR",
@@ -65,6 +66,9 @@ def process_env(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SPEC_VARIABLES}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONUNBUFFERED"] = "1"
+    # Tests read /readyz and /metrics right after changing what they report;
+    # the probe cache is covered by its own test (tests/observability).
+    env["PROBE_CACHE_SECONDS"] = "0"
     env.update(overrides)
     return env
 

@@ -35,6 +35,8 @@ def recipient(
     customer_id: str | None, email: str | None = None, name: str | None = None
 ) -> Recipient | None:
     """Payload values first, stored ones fill the gaps; None without an address."""
+    if email and name:  # nothing to fill: no read
+        return Recipient(email, name)
     customer = stored(customer_id)
     email = email or (customer.email if customer else None)
     name = name or (customer.name if customer else None)

@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from ..db import run_bounded
 from ..extensions import db
+from .recent import Recent
 from .registry import add_provider, registry
 
 __all__ = ["DatabaseCollector", "add_provider"]
@@ -30,6 +31,14 @@ log = logging.getLogger(__name__)
 class DatabaseCollector:
     def __init__(self, app: Flask) -> None:
         self.app = app
+        self._recent: Recent[tuple[list[Metric], int]] = Recent()
+
+    def _read_bounded(self) -> tuple[list[Metric], int]:
+        try:
+            return run_bounded(self._read_all, SCRAPE_DB_TIMEOUT_SECONDS, app=self.app), 1
+        except Exception as exc:
+            log.warning("metrics: database-backed families skipped (%s)", type(exc).__name__)
+            return [], 0
 
     def _read_all(self) -> list[Metric]:
         # Even with no provider, "up" must mean the database answered.
@@ -48,14 +57,12 @@ class DatabaseCollector:
         )
         build.add_metric([settings.build_version, settings.build_commit], 1)
         yield build
-        try:
-            families = run_bounded(self._read_all, SCRAPE_DB_TIMEOUT_SECONDS, app=self.app)
-            up = 1
-        except Exception as exc:
-            log.warning("metrics: database-backed families skipped (%s)", type(exc).__name__)
-            families, up = [], 0
-            for fallback in registry(self.app).fallbacks:
-                families.extend(fallback())
+        # Reused for PROBE_CACHE_SECONDS per worker: a scrape under load must
+        # not wait on a dozen round trips (docs/PERFORMANCE.md). The
+        # fallbacks (this process's own counts) are read fresh each time.
+        families, up = self._recent.get(settings.probe_cache_seconds, self._read_bounded)
+        if not up:
+            families = [f for fallback in registry(self.app).fallbacks for f in fallback()]
         yield from families
         yield GaugeMetricFamily(
             "metrics_database_up",

@@ -18,6 +18,7 @@ from ..db import DatabaseTimeout, run_bounded
 from ..extensions import db
 from . import fleet_http
 from .collector import DatabaseCollector
+from .recent import Recent
 from .registry import add_primer, add_provider, registry
 
 __all__ = ["add_primer", "health", "init_app", "metrics"]  # add_primer: registry.py
@@ -46,27 +47,40 @@ def readyz() -> tuple[Response, int]:
     return jsonify(body), status
 
 
-def readiness_report() -> tuple[dict[str, Any], int]:
-    """/readyz's body and status (also the console's overview verdict)."""
-    settings = current_app.config["SETTINGS"]
-    build = {"version": settings.build_version, "commit": settings.build_commit}
+def _check_database() -> dict[str, Any]:
+    """The database part of /readyz: what a bounded probe found, or why it failed."""
     try:
         latency_ms, parts = run_bounded(_probe, READY_DB_TIMEOUT_SECONDS)
     except Exception as exc:
         reason = "timeout" if isinstance(exc, DatabaseTimeout) else "unavailable"
         log.warning("readiness: database check failed (%s: %s)", reason, type(exc).__name__)
+        return {"ok": False, "error": reason}
+    return {"ok": True, "latency_ms": latency_ms, "parts": parts}
+
+
+def readiness_report() -> tuple[dict[str, Any], int]:
+    """/readyz's body and status (also the console's overview verdict)."""
+    settings = current_app.config["SETTINGS"]
+    build = {"version": settings.build_version, "commit": settings.build_commit}
+    # A probe must not queue behind the database under load: each worker
+    # reuses its last answer for PROBE_CACHE_SECONDS (docs/PERFORMANCE.md).
+    found = current_app.extensions["readyz_recent"].get(
+        settings.probe_cache_seconds, _check_database
+    )
+    if not found["ok"]:
         body = {
             "status": "fail",
-            "database": {"ok": False, "error": reason},
+            "database": {"ok": False, "error": found["error"]},
             **{part.key: part.unavailable for part in registry(current_app).readiness},
             "build": build,
         }
         return body, 503
+    parts = found["parts"]
     # Nothing registered (no job catalogue) is not ready either.
     ready = bool(parts) and all(part["ok"] for part in parts.values())
     body = {
         "status": "ok" if ready else "degraded",
-        "database": {"ok": True, "latency_ms": latency_ms},
+        "database": {"ok": True, "latency_ms": found["latency_ms"]},
         **parts,
         "build": build,
     }
@@ -118,6 +132,7 @@ def metrics_endpoint() -> Response:
 
 def init_app(app: Flask) -> None:
     app.extensions["db_collector"] = DatabaseCollector(app)
+    app.extensions["readyz_recent"] = Recent()
     add_provider(app, fleet_http.metric_families, fallback=fleet_http.local_families)
     app.register_blueprint(health)
     app.register_blueprint(metrics)

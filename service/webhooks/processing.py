@@ -26,7 +26,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..billing import customers
 from ..billing.stripe_api import RemoteCustomer
-from ..db import DatabaseTimeout, conflict_insert
+from ..db import DatabaseTimeout, conflict_insert, insert_ignoring
 from ..extensions import db
 from ..redaction import error_text
 from ..timeutil import utcnow
@@ -119,11 +119,11 @@ def _row_values(event: StripeEvent, digest: str, status: str, now: object) -> di
 
 def _claim(event: StripeEvent, digest: str, status: str) -> bool:
     """Insert the row; False when it exists (or a concurrent copy holds it)."""
-    statement = _insert().values(**_row_values(event, digest, status, utcnow()))
     # RETURNING, not rowcount: SQLAlchemy only promises rowcount for UPDATE
     # and DELETE (with psycopg an INSERT reports -1).
-    returning = statement.on_conflict_do_nothing(index_elements=["id"]).returning(WebhookEvent.id)
-    return db.session.execute(returning).first() is not None
+    statement = insert_ignoring(WebhookEvent.__table__, ("id",))
+    values = _row_values(event, digest, status, utcnow())
+    return db.session.execute(statement, values).first() is not None
 
 
 def _take_over_failed(event: StripeEvent, digest: str, status: str) -> bool:
@@ -161,18 +161,32 @@ def _apply(
     return Outcome(status)
 
 
-def _prefetch(event: StripeEvent) -> RemoteCustomer | None:
+class _AlreadyDone(Exception):
+    """The event is stored as processed or ignored: a redelivery."""
+
+
+def _prefetch(event: StripeEvent, digest: str) -> RemoteCustomer | None:
     customer_id = handlers.customer_to_fetch(event)
-    db.session.commit()  # end the read: the breaker commits on its own
-    return customers.lookup(customer_id) if customer_id else None
+    if customer_id is None:
+        return None
+    if stored_status(event.id, digest) in (PROCESSED, IGNORED):  # commits: ends the read
+        raise _AlreadyDone(event.id)
+    return customers.lookup(customer_id)  # the breaker commits on its own
 
 
 def process(event: StripeEvent, digest: str, deadline: float | None = None) -> Outcome:
-    """Apply `event` once. Database trouble propagates (the caller answers 503)."""
-    if stored_status(event.id, digest) in (PROCESSED, IGNORED):
-        return Outcome(DUPLICATE)
+    """Apply `event` once. Database trouble propagates (the caller answers 503).
+
+    An event whose recipient is in its payload (or stored) goes straight to
+    the one transaction that claims and applies it: the claim itself tells a
+    redelivery apart (see _apply), so reading the stored copy first would be
+    a second round trip and commit for nothing. Only an event that needs the
+    Stripe API reads first, so a redelivery never costs an API call.
+    """
     try:
-        fetched = _prefetch(event)
+        fetched = _prefetch(event, digest)
+    except _AlreadyDone:
+        return Outcome(DUPLICATE)
     except customers.CustomerLookupError as exc:
         return record_failure(event, digest, exc)
     except Exception as exc:

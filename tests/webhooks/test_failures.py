@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
 
+from service.db import bounded_calls_in_flight
 from service.webhooks import metrics as webhook_metrics
 from tests.conftest import BACKEND
 from tests.helpers import free_port
@@ -135,7 +135,7 @@ def database_hung(database_url: str) -> Iterator[None]:
 
 
 def _bounded_calls_finished() -> bool:
-    return not any(t.name == "bounded-db-call" for t in threading.enumerate())
+    return bounded_calls_in_flight() == 0
 
 
 def test_database_hung_answers_503_within_5s_and_stores_nothing(wh, migrated):
@@ -150,6 +150,7 @@ def test_database_hung_answers_503_within_5s_and_stores_nothing(wh, migrated):
     deadline = time.monotonic() + 10
     while not _bounded_calls_finished() and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert _bounded_calls_finished(), "the abandoned attempt never returned"
     # The abandoned attempt got the lock after the 503, and did not commit.
     assert set(row_counts(migrated).values()) == {0}
     assert delta(before, scrape(wh)) == {"result:failed": 1, "type:processing_error": 1}

@@ -14,10 +14,15 @@ from service.observability import metrics as http_metrics
 
 
 def strip_http_metrics(app: Flask) -> Flask:
-    """Unwrap `RequestMetrics` from `app.wsgi_app`."""
-    if not isinstance(app.wsgi_app, http_metrics.RequestMetrics):
-        raise RuntimeError("the HTTP metrics middleware is not where the baseline expects it")
-    app.wsgi_app = app.wsgi_app.wsgi_app  # type: ignore[method-assign]
+    """Unlink `RequestMetrics` from the chain of WSGI middlewares around the app
+    (others, such as the security ones, wrap it and stay)."""
+    holder: object = app
+    layer = app.wsgi_app
+    while not isinstance(layer, http_metrics.RequestMetrics):
+        if not hasattr(layer, "wsgi_app"):
+            raise RuntimeError("the HTTP metrics middleware is not where the baseline expects it")
+        holder, layer = layer, layer.wsgi_app
+    holder.wsgi_app = layer.wsgi_app  # type: ignore[attr-defined]
     return app
 
 
