@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from ..extensions import db
 from ..jobstate.counters import labels_key
-from ..timeutil import as_utc, utcnow
+from ..timeutil import utcnow
 from .models import DELIVERED
 from .outbox import Claimed, Outcome, claim_seconds
 
@@ -108,15 +108,4 @@ def deliver_and_claim(
         return False, None
     if row.id is None:
         return True, None
-    return True, Claimed(
-        row.id,
-        row.idempotency_key,
-        row.template,
-        row.recipient,
-        dict(row.context or {}),
-        row.status,
-        row.attempts,
-        as_utc(row.created_at),
-        bool(row.suppressed),
-        bool(row.circuit_clean),
-    )
+    return True, Claimed.from_row(row)

@@ -110,6 +110,22 @@ class Claimed:
     # itself only when it was not plainly closed with no failures.
     circuit_clean: bool = True
 
+    @classmethod
+    def from_row(cls, row: Any) -> Claimed:
+        """From a claim statement's row (the ORM claim and the PostgreSQL fast path)."""
+        return cls(
+            row.id,
+            row.idempotency_key,
+            row.template,
+            row.recipient,
+            dict(row.context or {}),
+            row.status,
+            row.attempts,
+            as_utc(row.created_at),
+            bool(row.suppressed),
+            bool(row.circuit_clean),
+        )
+
 
 @dataclass
 class Outcome:
@@ -217,18 +233,7 @@ def claim_one(status: str, worker: str) -> Claimed | None:
     ).first()
     if row is None:
         return None
-    return Claimed(
-        row.id,
-        row.idempotency_key,
-        row.template,
-        row.recipient,
-        dict(row.context or {}),
-        row.status,
-        row.attempts,
-        as_utc(row.created_at),
-        bool(row.suppressed),
-        bool(row.circuit_clean),
-    )
+    return Claimed.from_row(row)
 
 
 def renew(message: Claimed, worker: str) -> bool:
