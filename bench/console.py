@@ -221,7 +221,7 @@ def summarize(results: dict[str, list[float]], seed_seconds: float) -> Outcome:
         p50, p90 = stats.median(timings), timings[int(0.9 * (len(timings) - 1))]
         outcome.rows.append(
             Row(
-                "console",
+                "10. Console",
                 f"{label}, {DEAD_LETTERS:,} dead letters",
                 "—",
                 f"p50 {p50:.0f} ms, p90 {p90:.0f} ms",

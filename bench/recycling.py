@@ -204,7 +204,7 @@ def run(workdir: Path, scrapes: int) -> Outcome:
         ratio = stats.ratio(point["p50"], real[0]["p50"])
         outcome.rows.append(
             Row(
-                "7. scrape after recycles",
+                "9. Scrape after recycles",
                 f"real Gunicorn, 2 workers, max_requests {REAL_MAX_REQUESTS}: /metrics p50 of"
                 f" {3 * scrapes} from outside after {point['recycles']} recycles"
                 f" ({point['files']} files)",
@@ -226,7 +226,7 @@ def summarize(points: list[dict], scrapes: int) -> Outcome:
         last = point["recycles"] == CHECKPOINTS[-1]
         rows.append(
             Row(
-                "7. scrape after recycles",
+                "9. Scrape after recycles",
                 f"{point['recycles']} recycles: folded (service) vs stock collector,"
                 f" p50 of {scrapes}; {point['files_ours']} vs {point['files_stock']} files",
                 f"{point['stock'] * 1000:.1f} ms stock",

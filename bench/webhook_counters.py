@@ -145,7 +145,7 @@ def run(workdir: Path, rounds: int, per_round: int) -> Outcome:
     upsert = _same_transaction_upsert_cost(app, per_round)
     outcome.rows.append(
         Row(
-            "6. webhook counters",
+            "8. Webhook counters",
             "alternative: one upsert in the event's transaction, per delivery",
             "-",
             f"+{upsert * 1e6:.0f} us",
@@ -188,7 +188,7 @@ def summarize(kind: str, timings: dict[str, list[float]], per_round: int) -> Out
     per = {n: stats.median(t) / per_round * 1e6 for n, t in timings.items()}
     low, high = stats.spread(ratios)
     row = Row(
-        "6. webhook counters",
+        "8. Webhook counters",
         f"{kind}: time per delivery, median of {len(ratios)} rounds x {per_round}"
         f" (A/A control {control_ratio:.3f})",
         f"{per['baseline']:.0f} us",
