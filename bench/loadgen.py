@@ -186,17 +186,27 @@ def _post_loop(args: tuple[str, list[Delivery], float]) -> tuple[Counter, float]
 
 def post_all(plan: dict[str, list[Delivery]], processes: int, timeout: float) -> dict[str, Counter]:
     """Send exactly these deliveries to each base URL (`processes` clients each), once."""
+    return _fan_out(plan, processes, timeout, _post_statuses)
+
+
+def _post_statuses(args: tuple[str, list[Delivery], float]) -> Counter:
+    return _post_loop(args)[0]
+
+
+def _fan_out(plan: dict[str, list], processes: int, timeout: float, send) -> dict[str, Counter]:
+    """Split each server's items over `processes` forked clients, every server at
+    once; `send((base, items, deadline))` returns a Counter of statuses."""
     deadline = time.monotonic() + timeout
     jobs = [
-        (base, batch[i::processes], deadline)
-        for base, batch in plan.items()
+        (base, items[i::processes], deadline)
+        for base, items in plan.items()
         for i in range(processes)
     ]
     with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
-        answers = pool.map(_post_loop, jobs)
+        counters = pool.map(send, jobs)
     totals: dict[str, Counter] = {base: Counter() for base in plan}
-    for (base, _, _), (statuses, _) in zip(jobs, answers, strict=True):
-        totals[base] += statuses
+    for (base, _, _), counter in zip(jobs, counters, strict=True):
+        totals[base] += counter
     return totals
 
 
@@ -295,18 +305,7 @@ def drive(
     `processes` client processes per server; returns each server's statuses
     by count ("timed_out" for requests left unsent at the deadline).
     """
-    deadline = time.monotonic() + timeout
-    jobs = [
-        (base, requests[i::processes], deadline)
-        for base, requests in plan.items()
-        for i in range(processes)
-    ]
-    with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
-        counters = pool.map(_send_all, jobs)
-    totals: dict[str, Counter] = {base: Counter() for base in plan}
-    for (base, _, _), counter in zip(jobs, counters, strict=True):
-        totals[base] += counter
-    return totals
+    return _fan_out(plan, processes, timeout, _send_all)
 
 
 def _paced_posts(args: tuple[str, list[Delivery], float, float]) -> Counter:
