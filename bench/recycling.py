@@ -11,13 +11,17 @@ Worker lives are simulated with real processes, in a process of its own
 forked child records the app's HTTP metrics for a spread of routes, methods
 and statuses through the service's own `record()`, as a worker serving
 requests would, and exits. Its files are copied into a second directory that
-nobody folds, then folded in the first, exactly as `child_exit` does. After
-0, 100 and 500 recycles, with two live workers' files present, both are
-timed (CPU time, median) on the same values: the service's scrape path (`multiproc.collect`: the
-fold lock, a check for unfolded dead workers, reading) and the stock
-collector on the unfolded copy. A real Gunicorn takes ~1 s per worker boot on
-this machine, so 500 real recycles would take ten minutes; the files, the
-fold and the reading code are the real ones. A last row checks the whole
+nobody folds, then folded in the first, exactly as `child_exit` does. The
+directories as they stand after 0, 100 and 500 recycles (two live workers'
+files present) are copied aside, then all are timed in interleaved rounds
+(CPU time of this process; per-round ratios against the fresh copy, so a
+change in the machine's load moves every checkpoint alike), on the same
+values: the service's scrape path (`multiproc.collect`: the fold lock, a
+check for unfolded dead workers, reading) and the stock collector on the
+unfolded copy. A second copy of the fresh directory is the A/A control. A
+real Gunicorn takes ~1 s per worker boot on this machine, so 500 real
+recycles would take ten minutes; the files, the fold and the reading code
+are the real ones. A last row checks the whole
 endpoint from outside on the real app under Gunicorn (wall time, so noisier)
 after REAL_CHECKPOINTS recycles.
 """
@@ -78,15 +82,12 @@ def _live_worker(seed: int) -> int:
     return pid
 
 
-def _time(fn, scrapes: int) -> float:
-    """Median CPU seconds of this process per call: the machine is shared, and other
+def _cpu(fn) -> float:
+    """CPU seconds of this process for one call: the machine is shared, and other
     processes' load would otherwise show up as scrape time."""
-    samples = []
-    for _ in range(scrapes):
-        started = time.process_time()
-        fn()
-        samples.append(time.process_time() - started)
-    return stats.median(samples)
+    started = time.process_time()
+    fn()
+    return time.process_time() - started
 
 
 def _total(families) -> float:
@@ -99,8 +100,21 @@ def _total(families) -> float:
     )
 
 
+def _snapshot(source: str, into: str) -> str:
+    """A copy of a metrics directory as it stands: the live workers' pids are in it
+    and still alive, so reading the copy folds nothing and changes nothing."""
+    shutil.copytree(source, into)
+    return into
+
+
+def _db_files(path: str) -> int:
+    return len([n for n in os.listdir(path) if n.endswith(".db")])
+
+
 def measure(folded: str, stock: str, scrapes: int) -> list[dict]:
-    """(Runs in the child process.) Times at each checkpoint."""
+    """(Runs in the child process.) Builds the directories as they stand after 0,
+    100 and 500 recycles, then times all of them in interleaved rounds, so a
+    change in the machine's load moves every checkpoint alike."""
     from prometheus_client.multiprocess import MultiProcessCollector
 
     from service.observability import multiproc
@@ -110,28 +124,54 @@ def measure(folded: str, stock: str, scrapes: int) -> list[dict]:
     for name in os.listdir(folded):
         if name.endswith(".db"):
             shutil.copy(os.path.join(folded, name), os.path.join(stock, name))
-    points, recycled = [], 0
+    snapshots: dict[str, tuple[str, str]] = {}
+    recycled = 0
     try:
         for checkpoint in CHECKPOINTS:
             while recycled < checkpoint:
                 recycled += 1
                 _worker_life(folded, stock, recycled)
-            ours = _time(lambda: multiproc.collect(folded), scrapes)
-            theirs = _time(lambda: list(MultiProcessCollector(None, path=stock).collect()), scrapes)
-            same = _total(multiproc.collect(folded)[2]) == _total(
-                MultiProcessCollector(None, path=stock).collect()
+            snapshots[str(checkpoint)] = (
+                _snapshot(folded, f"{folded}-at-{checkpoint}"),
+                _snapshot(stock, f"{stock}-at-{checkpoint}"),
             )
-            files = {
-                d: len([n for n in os.listdir(d) if n.endswith(".db")]) for d in (folded, stock)
-            }
+        # A/A control: a second copy of the fresh directories, timed in the same rounds.
+        snapshots["0-again"] = (
+            _snapshot(snapshots["0"][0], f"{folded}-at-0-again"),
+            _snapshot(snapshots["0"][1], f"{stock}-at-0-again"),
+        )
+        keys = list(snapshots)
+        cpu: dict[str, dict[str, list[float]]] = {k: {"ours": [], "stock": []} for k in keys}
+        for round_no in range(3 * scrapes):
+            shift = round_no % len(keys)
+            for key in keys[shift:] + keys[:shift]:
+                ours_dir, stock_dir = snapshots[key]
+                cpu[key]["ours"].append(_cpu(lambda d=ours_dir: multiproc.collect(d)))
+                cpu[key]["stock"].append(
+                    _cpu(lambda d=stock_dir: list(MultiProcessCollector(None, path=d).collect()))
+                )
+        points = []
+        for key in keys:
+            ours_dir, stock_dir = snapshots[key]
+            same = _total(multiproc.collect(ours_dir)[2]) == _total(
+                MultiProcessCollector(None, path=stock_dir).collect()
+            )
             points.append(
                 {
-                    "recycles": checkpoint,
-                    "ours": ours,
-                    "stock": theirs,
+                    "recycles": key,
+                    "ours": stats.median(cpu[key]["ours"]),
+                    "stock": stats.median(cpu[key]["stock"]),
+                    # Per-round ratios against the fresh directory in the same round.
+                    "ratio": stats.median(
+                        [
+                            a / b
+                            for a, b in zip(cpu[key]["ours"], cpu["0"]["ours"], strict=True)
+                            if b > 0
+                        ]
+                    ),
                     "same_values": same,
-                    "files_ours": files[folded],
-                    "files_stock": files[stock],
+                    "files_ours": _db_files(ours_dir),
+                    "files_stock": _db_files(stock_dir),
                 }
             )
     finally:
@@ -219,27 +259,43 @@ def run(workdir: Path, scrapes: int) -> Outcome:
 
 
 def summarize(points: list[dict], scrapes: int) -> Outcome:
-    fresh = points[0]["ours"]
+    by_key = {p["recycles"]: p for p in points}
+    last = str(CHECKPOINTS[-1])
+    rounds = 3 * scrapes
     rows = []
-    for point in points:
-        ratio = stats.ratio(point["ours"], fresh)
-        last = point["recycles"] == CHECKPOINTS[-1]
+    for checkpoint in CHECKPOINTS:
+        point = by_key[str(checkpoint)]
+        is_last = point["recycles"] == last
         rows.append(
             Row(
                 "9. Scrape after recycles",
-                f"{point['recycles']} recycles: folded (service) vs stock collector,"
-                f" p50 of {scrapes}; {point['files_ours']} vs {point['files_stock']} files",
+                f"{checkpoint} recycles: folded (service) vs stock collector, CPU p50 of"
+                f" {rounds} interleaved rounds; {point['files_ours']} vs"
+                f" {point['files_stock']} files",
                 f"{point['stock'] * 1000:.1f} ms stock",
                 f"{point['ours'] * 1000:.1f} ms folded",
-                ratio,
-                f"<= {TARGET_RATIO}x fresh" if last else "-",
-                (ratio <= TARGET_RATIO and point["same_values"]) if last else None,
+                point["ratio"],
+                f"<= {TARGET_RATIO}x fresh" if is_last else "-",
+                (point["ratio"] <= TARGET_RATIO and point["same_values"]) if is_last else None,
             )
         )
+    control = by_key["0-again"]
+    rows.append(
+        Row(
+            "9. Scrape after recycles",
+            "A/A control: a second copy of the fresh directory, same rounds",
+            f"{by_key['0']['ours'] * 1000:.1f} ms",
+            f"{control['ours'] * 1000:.1f} ms",
+            control["ratio"],
+            "1.00 up to noise",
+            None,
+        )
+    )
     details = [
-        "Ratio column: folded p50 / folded p50 with fresh workers (0 recycles)."
-        " Stock after 500 recycles vs fresh: "
-        f"{stats.ratio(points[-1]['stock'], points[0]['stock']):.1f}x.",
+        "Ratio column: median over rounds of folded CPU time at the checkpoint / folded CPU"
+        " time with fresh workers (0 recycles) in the same round. Stock after"
+        f" {last} recycles vs fresh: "
+        f"{stats.ratio(by_key[last]['stock'], by_key['0']['stock']):.1f}x.",
         "Both read the same values at every point: "
         + ", ".join(f"{p['recycles']}: {p['same_values']}" for p in points)
         + ".",

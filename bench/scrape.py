@@ -19,9 +19,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from . import loadgen, stats
+from . import loadgen, pg, stats
 from .results import Outcome, Row
-from .server import METRICS_TOKEN, RunContext, Server, serving
+from .server import METRICS_TOKEN, RunContext, Server, migrate, serving
 from .wsgi_series import METHODS, STATUSES
 
 TARGET_SECONDS = 1.0
@@ -80,20 +80,39 @@ def run(ctx: RunContext) -> Outcome:
     routes, workers, scrapes = (5, 3, 3) if ctx.quick else (25, 3, 7)
     many_requests = series_requests(routes, REPEATS_PER_SERIES)
     routes_env = {"BENCH_SERIES_ROUTES": str(routes)}
+    # Every web instance reports every instance's HTTP families from the database
+    # (the fleet's `dyno` label), so each server needs a database of its own for
+    # "few" to mean few.
     with (
-        serving("scrape-many", SERIES_APP, ctx, workers, **routes_env) as many,
-        serving("scrape-few", SERIES_APP, ctx, workers, **routes_env) as few,
+        pg.scratch_database() as many_url,
+        pg.scratch_database() as few_url,
     ):
-        _load({many: many_requests, few: [("GET", "/healthz")] * len(many_requests)})
-        servers = {"many": many, "few": few}
-        timings: dict[str, dict[str, list]] = {n: {"http": [], "collector": []} for n in servers}
-        bodies: dict[str, bytes] = {}
-        for _ in range(scrapes):
-            for name, server in servers.items():
-                elapsed, bodies[name] = timed_scrape(server)
-                timings[name]["http"].append(elapsed)
-                timings[name]["collector"].append(collector_seconds(server.prom_dir))
-        files = {n: len(list(s.prom_dir.glob("histogram_*.db"))) for n, s in servers.items()}
+        for url in (many_url, few_url):
+            migrate(url)
+        with (
+            serving(
+                "scrape-many", SERIES_APP, ctx, workers, DATABASE_URL=many_url, **routes_env
+            ) as many,
+            serving(
+                "scrape-few", SERIES_APP, ctx, workers, DATABASE_URL=few_url, **routes_env
+            ) as few,
+        ):
+            return _measure(many, few, many_requests, scrapes)
+
+
+def _measure(
+    many: Server, few: Server, many_requests: list[loadgen.Request], scrapes: int
+) -> Outcome:
+    _load({many: many_requests, few: [("GET", "/healthz")] * len(many_requests)})
+    servers = {"many": many, "few": few}
+    timings: dict[str, dict[str, list]] = {n: {"http": [], "collector": []} for n in servers}
+    bodies: dict[str, bytes] = {}
+    for _ in range(scrapes):
+        for name, server in servers.items():
+            elapsed, bodies[name] = timed_scrape(server)
+            timings[name]["http"].append(elapsed)
+            timings[name]["collector"].append(collector_seconds(server.prom_dir))
+    files = {n: len(list(s.prom_dir.glob("histogram_*.db"))) for n, s in servers.items()}
     return summarize(timings, bodies, files)
 
 

@@ -150,6 +150,7 @@ class Server:
         env = base_env(
             run.database_url,
             PORT=str(self.port),
+            DYNO=f"web.{name}",  # each server is a dyno of its own in the fleet's families
             WEB_CONCURRENCY=str(workers),
             PROMETHEUS_MULTIPROC_DIR=str(self.prom_dir),
             **env,

@@ -33,6 +33,7 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 
 FOLDED_TYPES = ("counter", "histogram", "summary")
 LOCK_FILE = ".fold.lock"
+PUBLISHER_LOCK_FILE = ".publisher.lock"
 BOOT_FILE = "boot-id"
 
 
@@ -46,6 +47,19 @@ def directory_lock(path: str) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def claim_publisher(path: str) -> int | None:
+    """An open descriptor holding this directory's publisher lock, or None when
+    another live process holds it. Kept open for the life of the process: the
+    kernel hands the lock to the next claimant when the holder dies."""
+    fd = os.open(os.path.join(path, PUBLISHER_LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def _worker_file(name: str) -> tuple[str, int] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 
 from jobs.retention import prune_all
 from service.extensions import db
-from service.observability import fleet_counters, fleet_http
+from service.observability import fleet, fleet_counters, fleet_http
 from service.observability.models import CounterShard, MetricsSnapshot
 from service.timeutil import utcnow
 from service.webhooks import metrics as webhook_metrics
@@ -133,3 +134,22 @@ def test_http_families_carry_the_dyno_label(make_app):
         or 0
     ) >= 1
     assert "# TYPE http_5xx_total counter" in text or "# TYPE http_5xx counter" in text
+
+
+def test_one_worker_per_master_publishes_and_the_next_takes_over(app, tmp_path, monkeypatch):
+    """All workers of a master read the same files: one of them publishes them
+    periodically, and when it dies (its descriptor closes) another takes over."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    first, second = fleet.Ticker(app), fleet.Ticker(app)
+    assert first.is_publisher() and first.is_publisher()
+    assert not second.is_publisher()
+    os.close(first.publisher_fd)  # what the kernel does when the holder dies
+    assert second.is_publisher()
+
+
+def test_a_slow_publish_spaces_out_the_next_one(app):
+    ticker = fleet.Ticker(app)
+    ticker.publish_seconds = 0.01
+    assert ticker.publish_pause() == fleet_http.PUBLISH_INTERVAL_SECONDS
+    ticker.publish_seconds = 0.5  # a large label set: at most 5% of the time publishing
+    assert ticker.publish_pause() == pytest.approx(0.5 / fleet.PUBLISH_CPU_SHARE)
