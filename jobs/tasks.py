@@ -46,5 +46,6 @@ def email_dlq() -> None:
 
 
 def retention() -> None:
-    pruned = prune_all(current_app.config["SETTINGS"].retention_days)
+    settings = current_app.config["SETTINGS"]
+    pruned = prune_all(settings.retention_days, settings.audit_retention_days)
     log.info("retention pruned %s", pruned, extra={"pruned": pruned})

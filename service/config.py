@@ -63,6 +63,7 @@ class Settings:
     circuit_failure_threshold: int = 5
     circuit_reset_seconds: float = 30.0
     retention_days: int = 30
+    audit_retention_days: int = 365
     # Email at scale (README "Email dispatch"): per-process send slots, the
     # fleet-wide rate cap (None: no cap), SendGrid's Event Webhook key, and
     # how long a receipt stays worth sending.
@@ -293,6 +294,7 @@ def load_settings(
         circuit_failure_threshold=_positive(env, "CIRCUIT_FAILURE_THRESHOLD", int, 5),
         circuit_reset_seconds=_positive(env, "CIRCUIT_RESET_SECONDS", float, 30.0),
         retention_days=_positive(env, "RETENTION_DAYS", int, 30),
+        audit_retention_days=_positive(env, "AUDIT_RETENTION_DAYS", int, 365),
         email_concurrency=_positive(env, "EMAIL_CONCURRENCY", int, 4),
         email_rate_limit_per_second=_optional_positive(env, "EMAIL_RATE_LIMIT_PER_SECOND"),
         sendgrid_webhook_public_key=_public_key(env),
