@@ -24,6 +24,10 @@ What is redacted:
 - the same in percent-encoded text (`tok%65n=`, a token in a query string):
   when a percent-decoded copy of the text holds a secret, the decoded copy is
   what gets logged, redacted.
+
+`mask_addresses` replaces email addresses (plain or percent-encoded) with
+ADDRESS: customer data that reaches a log through a URL (the access log's
+path and query: `/v1/admin/suppressions/<address>`, `?recipient=`).
 """
 
 from __future__ import annotations
@@ -56,6 +60,17 @@ _BEARER = re.compile(r"(?i)(\bbearer\s{1,16})[A-Za-z0-9._~+/=-]{1,4096}")
 _BASIC = re.compile(r"(\bBasic\s{1,16})[A-Za-z0-9+/=]{4,4096}")
 _SCHEME = re.compile(r"(?<![\w+.-])[A-Za-z][\w+.-]{0,30}://")
 _AUTHORITY_END = re.compile(r"[\s\"'<>]")
+ADDRESS = "[address]"
+# local@domain.tld, the `@` maybe percent-encoded once or twice. A local part
+# starts only after a character that cannot be in one (or an encoded URL
+# separator) and stops at URL separators (`=`, `&`, `?`, `/`, plain or
+# encoded): each position is tried in constant time, each match is bounded.
+_LOCAL_CHAR = r"A-Za-z0-9.!#$'*+^_`{|}~\-"
+_ADDRESS = re.compile(
+    rf"(?:(?<![{_LOCAL_CHAR}%])|(?<=%3[Dd])|(?<=%26)|(?<=%3[Ff])|(?<=%2[Ff]))"
+    rf"(?:[{_LOCAL_CHAR}]|%(?!3[Dd]|26|3[Ff]|2[Ff])[0-9A-Fa-f]{{2}}){{1,64}}"
+    r"(?:@|%40|%2540)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}"
+)
 
 
 def set_secrets(secrets: Iterable[str]) -> None:
@@ -132,6 +147,13 @@ def redact(text: str, limit: int = MAX_FIELD_CHARS) -> str:
         if redacted != decoded:
             return redacted  # a secret hid behind percent-encoding
     return text
+
+
+def mask_addresses(text: str) -> str:
+    """`/v1/admin/suppressions/ada@example.com` -> `/v1/admin/suppressions/[address]`."""
+    if "@" not in text and "%40" not in text and "%2540" not in text:
+        return text
+    return _ADDRESS.sub(ADDRESS, truncate(text))
 
 
 def redact_query(query: str) -> str:

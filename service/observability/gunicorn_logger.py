@@ -1,4 +1,5 @@
-"""Gunicorn access log as structured fields, with `token=` redacted."""
+"""Gunicorn access log as structured fields, with `token=` redacted and email
+addresses in the path or query masked (customer data never reaches a log)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from ..redaction import redact, redact_query
+from ..redaction import mask_addresses, redact, redact_query
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -21,8 +22,8 @@ class AccessLogger(Logger):
         if not self.access_log_enabled:
             return
         status = str(resp.status).split(None, 1)[0]
-        query = redact_query(environ.get("QUERY_STRING", ""))
-        path = environ.get("PATH_INFO", "")
+        query = mask_addresses(redact_query(environ.get("QUERY_STRING", "")))
+        path = mask_addresses(environ.get("PATH_INFO", ""))
         target = f"{path}?{query}" if query else path
         method = environ.get("REQUEST_METHOD", "-")
         duration_ms = round(request_time.total_seconds() * 1000, 2)

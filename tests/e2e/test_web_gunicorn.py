@@ -88,14 +88,20 @@ def test_logs_are_json_and_never_hold_the_token(start_web):
     requests.get(f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=5)
     requests.get(f"{base}/metrics", params={"token": "wrong-guess"}, timeout=5)
     requests.get(f"{base}/healthz", headers={"X-Request-ID": "trace-abc-1"}, timeout=5)
+    # Customer addresses in a URL (a suppression's path, a recipient filter).
+    requests.delete(f"{base}/v1/admin/suppressions/ada.lovelace@example.com", timeout=5)
+    requests.get(f"{base}/console/dead-letters?recipient=grace.hopper%40example.com", timeout=5)
     proc.stop()
     output = proc.output()
     assert METRICS_TOKEN not in output
     assert "wrong-guess" not in output
+    assert "lovelace" not in output and "hopper" not in output
     records = json_lines(output)
     access = [r for r in records if r.get("logger") == "gunicorn.access"]
     assert any(r["query"] == "token=[REDACTED]&x=1" for r in access)
     assert any(r["request_id"] == "trace-abc-1" and r["path"] == "/healthz" for r in access)
+    assert any(r["path"] == "/v1/admin/suppressions/[address]" for r in access)
+    assert any(r["query"] == "recipient=[address]" for r in access)
     assert any("Booting worker" in r["message"] for r in records)
 
 

@@ -3,7 +3,7 @@ import logging
 
 from service.config import load_settings
 from service.observability.logging import JsonLogFormatter, configure_logging
-from service.redaction import redact, redact_query
+from service.redaction import mask_addresses, redact, redact_query
 
 
 def _record(msg, *args, exc_info=None):
@@ -42,3 +42,17 @@ def test_configured_secrets_and_token_shapes_are_redacted():
         assert secret not in text
     assert redact_query("a=1&token=other-value") == "a=1&token=[REDACTED]"
     assert redact_query("") == ""
+
+
+def test_email_addresses_in_urls_are_masked():
+    assert mask_addresses("/v1/admin/suppressions/Ada.Lovelace+bills@example.co.uk") == (
+        "/v1/admin/suppressions/[address]"
+    )
+    assert mask_addresses("recipient=grace%40example.com&limit=50") == (
+        "recipient=[address]&limit=50"
+    )
+    assert mask_addresses("next=/console/dead-letters?recipient%3Dg%2540example.com") == (
+        "next=/console/dead-letters?recipient%3D[address]"
+    )
+    assert mask_addresses("/healthz") == "/healthz"
+    assert mask_addresses("user@localhost") == "user@localhost"  # not an address on the internet

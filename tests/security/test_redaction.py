@@ -16,7 +16,7 @@ from service.observability.logging import (
     TextLogFormatter,
     configure_logging,
 )
-from service.redaction import REDACTED, redact, set_secrets
+from service.redaction import REDACTED, mask_addresses, redact, set_secrets
 
 MB = 1024 * 1024
 ADVERSARIAL = {
@@ -33,6 +33,10 @@ ADVERSARIAL = {
     "encoded keys": "tok%65n=" * (MB // 8),
     "quotes": '"token": "' * (MB // 10),
     "mixed": ("a://b:c@d token=e bearer f %41 " * (MB // 32)),
+    "local part run then at": "a." * (MB // 2) + "@",
+    "ats": "a@" * (MB // 2),
+    "encoded ats": "%40" * (MB // 3),
+    "addresses": "/a@b.co" * (MB // 7),
 }
 
 
@@ -51,6 +55,8 @@ def test_one_megabyte_of_hostile_input_of_every_shape_is_cheap():
     for name, text in ADVERSARIAL.items():
         out = redact(text)
         assert len(out) <= len(text) + 64, name
+        masked = mask_addresses(text)  # the access log's path and query
+        assert len(masked) <= len(text) + 64, name
 
 
 @pytest.mark.timeout(30)
