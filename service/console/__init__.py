@@ -20,7 +20,7 @@ SESSION_HOURS = 8
 
 
 def init_app(app: Flask) -> None:
-    from . import dead_letters, pages, webhook_events  # noqa: F401  (routes on `console`)
+    from . import dead_letters, pages, suppressions, webhook_events  # noqa: F401  (routes on `console`)
     from .blueprint import console
 
     settings = app.config["SETTINGS"]

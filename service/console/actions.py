@@ -21,16 +21,20 @@ def act(
     done: str | Callable[[T], str],
     status: int = 200,
     detail: Callable[[T], dict[str, Any]] | None = None,
+    private_target: bool = False,
 ) -> T | None:
     """The same domain call as the admin API, on record with the status it
-    would have answered there; the outcome is flashed on the next page."""
+    would have answered there; the outcome is flashed on the next page.
+    `private_target`: the target is customer data (stored, never logged)."""
     try:
         result = call()
     except ApiError as exc:
         db.session.rollback()
-        trail.record(action, target, exc.status)
+        trail.record(action, target, exc.status, private_target=private_target)
         flash(exc.message, "error")
         return None
-    trail.record(action, target, status, detail(result) if detail else None)
+    trail.record(
+        action, target, status, detail(result) if detail else None, private_target=private_target
+    )
     flash(done(result) if callable(done) else done, "ok")
     return result

@@ -3,8 +3,9 @@
 Hard bounces are added by dispatch when a server rejects the recipient
 permanently, and by SendGrid's Event Webhook (hard bounces, drops, spam
 reports, unsubscribes: provider_events.py); manual entries come from `flask
-email suppress`. Listed and removed through the admin API and `flask email
-suppressions`. Addresses are compared case-insensitively.
+email suppress`. Listed and removed through the admin API, the console's
+Suppressions page and `flask email suppressions`. Addresses are compared
+case-insensitively.
 """
 
 from __future__ import annotations
@@ -49,12 +50,22 @@ def unsuppress(address: str) -> bool:
     return rows_changed(delete(Suppression).where(Suppression.address == normalize(address))) == 1
 
 
-def page(limit: int = PAGE_SIZE, after: str | None = None) -> tuple[list[Suppression], str | None]:
-    """Suppressions ordered by address, keyset-paged: (rows, next cursor)."""
+def page(
+    limit: int = PAGE_SIZE,
+    after: str | None = None,
+    starting: str | None = None,
+    reason: str | None = None,
+) -> tuple[list[Suppression], str | None]:
+    """Suppressions ordered by address, keyset-paged: (rows, next cursor);
+    optionally only addresses `starting` with a prefix, or of one `reason`."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     query = select(Suppression).order_by(Suppression.address).limit(limit + 1)
     if after:
         query = query.where(Suppression.address > after)
+    if starting:
+        query = query.where(Suppression.address.startswith(normalize(starting), autoescape=True))
+    if reason:
+        query = query.where(Suppression.reason == reason)
     rows = list(db.session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]

@@ -17,7 +17,7 @@ from service.timeutil import utcnow
 from service.webhooks.models import WebhookEvent
 from tests.email.helpers import queue
 
-from .helpers import ADMIN_TOKEN, TOKENS, post_form, sign_in, store_event
+from .helpers import ADMIN_TOKEN, READONLY_TOKEN, TOKENS, post_form, sign_in, store_event
 
 BEARER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -301,3 +301,90 @@ def test_suppression_removal_is_audited_without_the_address_in_the_log(make_app,
     logged = [r for r in caplog.records if r.name == "service.audit"]
     assert logged and all("ada@example.com" not in r.getMessage() for r in logged)
     assert "target" not in logged[0].audit
+
+
+def _suppress(*entries: tuple[str, str]) -> None:
+    from service.email import suppression
+
+    for address, reason in entries:
+        suppression.suppress(address, reason, detail="550 5.1.1 no such user")
+    db.session.commit()
+
+
+def test_suppressions_page_filters_pages_and_removes_on_record(make_app, caplog):
+    from service.email import suppression
+
+    app = make_app(**TOKENS)
+    with app.app_context():
+        _suppress(
+            ("ada@example.com", "hard_bounce"),
+            ("ada.l@example.org", "unsubscribe"),
+            ("grace@example.com", "spam_report"),
+        )
+    client = app.test_client()
+    sign_in(client, ADMIN_TOKEN)
+    html = client.get("/console/suppressions").text
+    for address in ("ada@example.com", "ada.l@example.org", "grace@example.com"):
+        assert address in html
+    assert "550 5.1.1 no such user" in html
+    only_ada = client.get("/console/suppressions?address=ADA").text
+    assert "ada@example.com" in only_ada and "grace@example.com" not in only_ada
+    by_reason = client.get("/console/suppressions?reason=spam_report").text
+    assert "grace@example.com" in by_reason and "ada@example.com" not in by_reason
+    first = client.get("/console/suppressions?limit=25").text
+    assert 'id="next-page"' not in first
+    # Keyset paging: the cursor is the last address shown.
+    with app.app_context():
+        rows, cursor = suppression.page(2)
+        assert [r.address for r in rows] == ["ada.l@example.org", "ada@example.com"]
+    rest = client.get(f"/console/suppressions?cursor={cursor}").text
+    assert "grace@example.com" in rest and "ada@example.com" not in rest
+
+    done = post_form(
+        client,
+        "/console/suppressions/remove",
+        {"address": "Ada@Example.com"},
+        page="/console/suppressions",
+    )
+    assert done.status_code == 303
+    after = client.get(done.headers["Location"]).text
+    assert "ada@example.com removed from the suppression list" in unescape(after)
+    with app.app_context():
+        assert not suppression.is_suppressed("ada@example.com")
+        assert suppression.is_suppressed("grace@example.com")
+    again = post_form(
+        client,
+        "/console/suppressions/remove",
+        {"address": "ada@example.com"},
+        page="/console/suppressions",
+    )
+    assert "That address is not suppressed." in unescape(client.get(again.headers["Location"]).text)
+    removals = [e for e in _audit(app) if e.action == "suppressions.remove"]
+    assert [(e.target, e.status, e.source, e.role) for e in removals] == [
+        ("Ada@Example.com", 200, "console", "admin"),
+        ("ada@example.com", 404, "console", "admin"),
+    ]
+    audit_lines = [r.getMessage() for r in caplog.records if r.name == "service.audit"]
+    assert any("suppressions.remove [customer data]" in line for line in audit_lines)
+    assert not any("ada@" in line.lower() for line in audit_lines)
+
+
+def test_read_only_session_sees_suppressions_without_remove_buttons(make_app):
+    from service.email import suppression
+
+    app = make_app(**TOKENS)
+    with app.app_context():
+        _suppress(("ada@example.com", "hard_bounce"))
+    client = app.test_client()
+    sign_in(client, READONLY_TOKEN)
+    html = client.get("/console/suppressions").text
+    assert "ada@example.com" in html and "Remove</button>" not in html
+    denied = post_form(
+        client,
+        "/console/suppressions/remove",
+        {"address": "ada@example.com"},
+        page="/console/suppressions",
+    )
+    assert denied.status_code == 403
+    with app.app_context():
+        assert suppression.is_suppressed("ada@example.com")

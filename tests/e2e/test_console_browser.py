@@ -23,6 +23,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
+from service.email import suppression
 from service.email.models import EmailMessage
 from service.extensions import db
 from tests.console.helpers import store_event
@@ -52,6 +53,7 @@ PAGES = (
     "/console/dead-letters/1",
     "/console/dead-letters/replay?status=dead",
     "/console/webhook-events",
+    "/console/suppressions",
     "/console/jobs",
     "/console/circuits",
     "/console/audit",
@@ -195,9 +197,22 @@ def test_operator_fixes_an_smtp_outage_from_the_console(
         browser.find_element(By.ID, "reset-email").click()
         assert "forced closed" in flash(browser)
         full_page(browser, shots / "circuits.png")
+        # A customer who fixed their mailbox: off the suppression list.
+        with app.app_context():
+            suppression.suppress("bounced@example.com", "hard_bounce", "550 5.1.1 no such user")
+            suppression.suppress("spam@example.org", "spam_report")
+            db.session.commit()
+        browser.get(f"{base}/console/suppressions")
+        assert "550 5.1.1 no such user" in text(browser, "suppressions")
+        full_page(browser, shots / "suppressions.png")
+        browser.find_element(By.ID, "remove-1").click()
+        assert "bounced@example.com removed from the suppression list" in flash(browser)
+        rows = browser.find_elements(By.CSS_SELECTOR, "#suppressions tbody tr[data-address]")
+        assert [r.get_attribute("data-address") for r in rows] == ["spam@example.org"]
         browser.get(f"{base}/console/audit")
         audit = text(browser, "audit")
-        for action in ("dlq.replay ", "dlq.replay_matching", "jobs.run", "circuits.reset"):
+        actions = ("dlq.replay ", "dlq.replay_matching", "jobs.run", "circuits.reset")
+        for action in (*actions, "suppressions.remove"):
             assert action in audit, action
         full_page(browser, shots / "audit.png")
 
