@@ -19,6 +19,8 @@ from ..redaction import REDACTED, redact, set_secrets
 from .metrics import REQUEST_ID_KEY
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
+# The environ key under which a view leaves fields for the request's access-log line.
+ACCESS_FIELDS_KEY = "service.access_fields"
 MAX_TRACEBACK_CHARS = 64 * 1024
 # Attributes every LogRecord has; anything else on a record came from `extra`.
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -69,6 +71,13 @@ class RedactingFilter(logging.Filter):
             record.stack_info = redact(record.stack_info, MAX_TRACEBACK_CHARS)
         record._redacted = True
         return True
+
+
+def note_for_access_log(environ: dict[str, Any], **fields: str) -> None:
+    """Fields (short, not customer data) the request's access-log line carries
+    besides its own, so a request says what it did in one line instead of
+    two (the second line cost about a tenth of a webhook's CPU)."""
+    environ.setdefault(ACCESS_FIELDS_KEY, {}).update(fields)
 
 
 class RequestIdFilter(logging.Filter):
