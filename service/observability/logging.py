@@ -7,6 +7,7 @@ line any process writes, tracebacks included (they travel in `exc_info`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from typing import Any
@@ -28,9 +29,15 @@ _SECRET_KEYS = ("token", "password", "secret", "authorization", "api_key", "apik
 _MAX_DEPTH = 4
 
 
+@functools.lru_cache(maxsize=1024)
+def _secret_name(key: str) -> bool:
+    # Field names come from code and repeat on every line: decided once each.
+    return any(word in key.lower() for word in _SECRET_KEYS)
+
+
 def _redact_value(key: str, value: Any, depth: int = 0) -> Any:
     """An `extra` field, redacted: by its name, then by its content."""
-    if any(word in key.lower() for word in _SECRET_KEYS):
+    if _secret_name(key):
         return REDACTED if value not in (None, "") else value
     if isinstance(value, str):
         return redact(value)
