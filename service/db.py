@@ -227,8 +227,12 @@ def core_transaction() -> Iterator[Connection]:
     bind lookup per statement and unit-of-work commit cost about a fifth of
     an event's CPU around three statements (docs/profiles/README.md). Code
     inside the block must not use `db.session`: that is another connection
-    and another transaction.
+    and another transaction. Opened inside an open one, it joins it.
     """
+    joined = _CONNECTION.get()
+    if joined is not None:
+        yield joined
+        return
     with db.engine.connect() as conn, conn.begin():
         token = _CONNECTION.set(conn)
         try:
