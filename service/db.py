@@ -10,19 +10,21 @@ not as a hung worker.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app
 from sqlalchemy import DateTime, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 
@@ -210,9 +212,51 @@ class UtcDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# The connection of the `core_transaction` open in this thread, if any.
+_CONNECTION: ContextVar[Connection | None] = ContextVar("core_connection", default=None)
+
+
+@contextlib.contextmanager
+def core_transaction() -> Iterator[Connection]:
+    """One transaction on one pooled connection, no ORM session: committed
+    when the block ends, rolled back when it raises.
+
+    While it is open, `execute` (and the helpers below built on it) run on
+    this connection, so domain code written against `execute` joins the
+    transaction. The webhook path runs here: the session's per-request set-up,
+    bind lookup per statement and unit-of-work commit cost about a fifth of
+    an event's CPU around three statements (docs/profiles/README.md). Code
+    inside the block must not use `db.session`: that is another connection
+    and another transaction. Opened inside an open one, it joins it.
+    """
+    joined = _CONNECTION.get()
+    if joined is not None:
+        yield joined
+        return
+    with db.engine.connect() as conn, conn.begin():
+        token = _CONNECTION.set(conn)
+        try:
+            yield conn
+        finally:
+            _CONNECTION.reset(token)
+
+
+def execute(statement: Executable, parameters: Any = None) -> Result[Any]:
+    """Run a statement in the open `core_transaction`, else in the session."""
+    conn = _CONNECTION.get()
+    if conn is None:
+        return db.session.execute(statement, parameters)
+    return conn.execute(statement, parameters)
+
+
+def dialect_name() -> str:
+    conn = _CONNECTION.get()
+    return (conn if conn is not None else db.session.get_bind()).dialect.name
+
+
 def conflict_insert(target: Any, bind: Any = None) -> Any:
-    """An INSERT that supports ON CONFLICT, for the session's (or `bind`'s) dialect."""
-    dialect = (bind if bind is not None else db.session.get_bind()).dialect.name
+    """An INSERT that supports ON CONFLICT, for the current (or `bind`'s) dialect."""
+    dialect = bind.dialect.name if bind is not None else dialect_name()
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(target)
 
 
@@ -232,11 +276,12 @@ def insert_ignoring(table: Any, conflict: tuple[str, ...] | None = None) -> Any:
     executing it. Rebuilding the statement per call made SQLAlchemy derive
     its cache key again each time, a cost the size of the statement's own
     round trip on the webhook path (docs/PERFORMANCE.md)."""
-    return _insert_ignoring(table, db.session.get_bind().dialect.name, conflict)
+    return _insert_ignoring(table, dialect_name(), conflict)
 
 
 def insert_if_absent(model: Any, conflict: list[str] | None = None, **values: Any) -> bool:
     """Insert one row unless it conflicts (caller commits); True if it was new.
+    In the open `core_transaction`, if any, else in the session.
 
     Decided by RETURNING, not rowcount: for ORM-enabled inserts SQLAlchemy
     2.1 reports no rowcount on psycopg, so `rowcount == 1` was always false
@@ -245,7 +290,7 @@ def insert_if_absent(model: Any, conflict: list[str] | None = None, **values: An
     still apply.
     """
     statement = insert_ignoring(model.__table__, tuple(conflict) if conflict else None)
-    return db.session.execute(statement, values).first() is not None
+    return execute(statement, values).first() is not None
 
 
 def rows_changed(statement: Executable) -> int:

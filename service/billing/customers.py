@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
+from sqlalchemy import Row, select
 
 from ..circuits import breaker
-from ..extensions import db
+from ..db import core_transaction, execute
 from .models import Customer
 from .state import remember_customer
 from .stripe_api import RemoteCustomer, StripeApiError, client_for
@@ -27,8 +29,12 @@ class Recipient:
     name: str | None
 
 
-def stored(customer_id: str | None) -> Customer | None:
-    return db.session.get(Customer, customer_id) if customer_id else None
+def stored(customer_id: str | None) -> Row[Any] | None:
+    """The stored customer's email and name (in the caller's transaction)."""
+    if not customer_id:
+        return None
+    table = Customer.__table__
+    return execute(select(table.c.email, table.c.name).where(table.c.id == customer_id)).first()
 
 
 def recipient(
@@ -46,7 +52,10 @@ def recipient(
 def needs_lookup(customer_id: str | None, payload_email: str | None) -> bool:
     if payload_email or not customer_id:
         return False
-    customer = stored(customer_id)
+    # A read transaction of its own, ended before the Stripe API call that may
+    # follow and before the event's own transaction (another connection).
+    with core_transaction():
+        customer = stored(customer_id)
     return customer is None or not customer.email
 
 

@@ -9,24 +9,27 @@ Subscriptions and invoices are written with one upsert whose WHERE compares
 versions (the conflicting row is locked by it); the others are read FOR
 UPDATE (PostgreSQL). Either way two events for one object apply one after
 the other; on SQLite every transaction already holds the lock.
+
+Everything here is Core statements on the tables, run through
+`service.db.execute`: in the webhook's `core_transaction` when one is open
+(no ORM session on that path), else in the session.
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import tuple_
+from sqlalchemy import Row, Table, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..extensions import db
+from ..db import dialect_name, execute
 from ..timeutil import utcnow
 from .fields import dig, stripe_id, timestamp
 from .models import ChargeRefund, Customer, Invoice, Subscription
 
-M = TypeVar("M")
-Ranked = TypeVar("Ranked", Subscription, Invoice)
 SUBSCRIPTION_RANK = {"incomplete": 0, "canceled": 2, "incomplete_expired": 2}  # others 1
 INVOICE_RANK = {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3}
 
@@ -35,29 +38,48 @@ def as_datetime(value: Any) -> datetime | None:
     return datetime.fromtimestamp(value, UTC) if timestamp(value) and value > 0 else None
 
 
-def _locked(model: type[M], key: str) -> M | None:
-    return db.session.get(model, key, with_for_update=True, populate_existing=True)
+@dataclass(frozen=True)
+class Stored:
+    """A subscription or invoice as it stands after an event was applied."""
+
+    id: str
+    status: str
+
+
+def _locked(table: Table, key: str) -> Row[Any] | None:
+    """The row by primary key, locked until the transaction ends."""
+    key_column = next(iter(table.primary_key.columns))
+    return execute(select(table).where(key_column == key).with_for_update()).first()
+
+
+def _write(table: Table, key: str, exists: bool, values: dict[str, Any]) -> None:
+    """Insert the row, or update the one `_locked` found (a concurrent insert
+    of the same key fails with IntegrityError, and the event is retried)."""
+    key_column = next(iter(table.primary_key.columns))
+    values = {**values, "updated_at": utcnow()}
+    if exists:
+        execute(update(table).where(key_column == key).values(**values))
+    else:
+        execute(insert(table).values({key_column.name: key, **values}))
 
 
 def apply_customer(obj: dict[str, Any], event_created: int) -> bool:
-    row = _locked(Customer, obj["id"])
+    table = Customer.__table__
+    row = _locked(table, obj["id"])
     if row is not None and row.event_created is not None and event_created < row.event_created:
         return False
-    if row is None:
-        row = Customer(id=obj["id"])
-        db.session.add(row)
-    row.email, row.name, row.event_created = obj.get("email"), obj.get("name"), event_created
+    values = {"email": obj.get("email"), "name": obj.get("name"), "event_created": event_created}
+    _write(table, obj["id"], row is not None, values)
     return True
 
 
 def remember_customer(customer_id: str, email: str | None, name: str | None) -> None:
     """A snapshot seen elsewhere (checkout, API): fills gaps, never overrides."""
-    row = _locked(Customer, customer_id)
-    if row is None:
-        db.session.add(Customer(id=customer_id, email=email, name=name))
-        return
-    row.email = row.email or email
-    row.name = row.name or name
+    table = Customer.__table__
+    row = _locked(table, customer_id)
+    if row is not None:
+        email, name = row.email or email, row.name or name
+    _write(table, customer_id, row is not None, {"email": email, "name": name})
 
 
 def subscription_period_end(obj: dict[str, Any]) -> int | None:
@@ -81,27 +103,25 @@ def _ranked_statement(table: Any, dialect: str, columns: tuple[str, ...]) -> Any
 
 
 def _ranked_upsert(
-    model: type[Ranked], key: str, version: tuple[int, int], values: dict[str, Any]
-) -> tuple[Ranked, bool]:
+    table: Table, key: str, version: tuple[int, int], values: dict[str, Any]
+) -> tuple[Stored, bool]:
     """Write `values` unless the stored row has a newer version (event time,
     status rank): events arrive out of order. One statement, the conflicting
     row locked by it, instead of a locked read and an ORM flush (a third of
     a webhook's CPU, docs/PERFORMANCE.md). Returns the row as it now stands
-    (a snapshot, not in the session, when this version was written) and
-    whether this version was written."""
-    table = model.__table__
+    and whether this version was written."""
     row = {"id": key, **values, "event_created": version[0], "status_rank": version[1]}
     row["updated_at"] = utcnow()
     # Built once per table and dialect; the values travel as parameters.
-    statement = _ranked_statement(table, db.session.get_bind().dialect.name, tuple(row))
-    if db.session.execute(statement, row).first() is not None:
-        return model(**row), True
-    stored = db.session.get(model, key, populate_existing=True)
+    statement = _ranked_statement(table, dialect_name(), tuple(row))
+    if execute(statement, row).first() is not None:
+        return Stored(key, row["status"]), True
+    stored = execute(select(table.c.id, table.c.status).where(table.c.id == key)).first()
     assert stored is not None  # the conflict that skipped the update is this row
-    return stored, False
+    return Stored(stored.id, stored.status), False
 
 
-def apply_subscription(obj: dict[str, Any], event_created: int) -> tuple[Subscription, bool]:
+def apply_subscription(obj: dict[str, Any], event_created: int) -> tuple[Stored, bool]:
     version = (event_created, SUBSCRIPTION_RANK.get(obj["status"], 1))
     values = {
         "customer_id": obj["customer"],
@@ -111,7 +131,7 @@ def apply_subscription(obj: dict[str, Any], event_created: int) -> tuple[Subscri
         "trial_end": as_datetime(obj.get("trial_end")),
         "canceled_at": as_datetime(obj.get("canceled_at")),
     }
-    return _ranked_upsert(Subscription, obj["id"], version, values)
+    return _ranked_upsert(Subscription.__table__, obj["id"], version, values)
 
 
 def invoice_subscription(obj: dict[str, Any]) -> str | None:
@@ -121,7 +141,7 @@ def invoice_subscription(obj: dict[str, Any]) -> str | None:
     return dig(obj, "parent", "subscription_details", "subscription", check=stripe_id)
 
 
-def apply_invoice(obj: dict[str, Any], event_created: int) -> tuple[Invoice, bool]:
+def apply_invoice(obj: dict[str, Any], event_created: int) -> tuple[Stored, bool]:
     version = (event_created, INVOICE_RANK.get(obj["status"], 1))
     values = {
         "customer_id": obj["customer"],
@@ -133,7 +153,7 @@ def apply_invoice(obj: dict[str, Any], event_created: int) -> tuple[Invoice, boo
         "amount_paid": obj["amount_paid"],
         "hosted_invoice_url": obj.get("hosted_invoice_url"),
     }
-    return _ranked_upsert(Invoice, obj["id"], version, values)
+    return _ranked_upsert(Invoice.__table__, obj["id"], version, values)
 
 
 def newest_refund(obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -143,19 +163,21 @@ def newest_refund(obj: dict[str, Any]) -> dict[str, Any] | None:
     return max(dated, key=lambda r: r["created"]) if dated else None
 
 
-def apply_charge_refund(obj: dict[str, Any], event_created: int) -> tuple[ChargeRefund, bool]:
+def apply_charge_refund(obj: dict[str, Any], event_created: int) -> bool:
     # The refunded total only grows: it orders refunds better than seconds do.
     version = (obj["amount_refunded"], event_created)
-    row = _locked(ChargeRefund, obj["id"])
+    table = ChargeRefund.__table__
+    row = _locked(table, obj["id"])
     if row is not None and version < (row.amount_refunded, row.event_created):
-        return row, False
-    if row is None:
-        row = ChargeRefund(charge_id=obj["id"])
-        db.session.add(row)
-    latest = newest_refund(obj)
-    row.customer_id, row.currency = obj.get("customer"), obj["currency"]
-    row.amount, row.amount_refunded = obj["amount"], obj["amount_refunded"]
-    row.fully_refunded = bool(obj.get("refunded"))
-    row.last_refund_id = dig(latest, "id", check=stripe_id)
-    row.event_created = event_created
-    return row, True
+        return False
+    values = {
+        "customer_id": obj.get("customer"),
+        "currency": obj["currency"],
+        "amount": obj["amount"],
+        "amount_refunded": obj["amount_refunded"],
+        "fully_refunded": bool(obj.get("refunded")),
+        "last_refund_id": dig(newest_refund(obj), "id", check=stripe_id),
+        "event_created": event_created,
+    }
+    _write(table, obj["id"], row is not None, values)
+    return True

@@ -38,5 +38,6 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600,
     )
+    app.session_interface = session.ConsoleSessionInterface()
     csrf.init_app(app)
     app.register_blueprint(console)

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from prometheus_client.core import CounterMetricFamily
 from sqlalchemy import select
 
-from ..db import conflict_insert
+from ..db import conflict_insert, execute
 from ..extensions import db
 from .models import DurableCounter
 
@@ -43,7 +43,8 @@ def labels_key(labels: Mapping[str, str]) -> str:
 
 
 def increment(name: str, labels: Mapping[str, str], amount: float = 1.0) -> None:
-    """Add `amount` in the current session's transaction (caller commits)."""
+    """Add `amount` in the caller's transaction (the open `core_transaction`,
+    else the session's; the caller commits)."""
     if name not in FAMILIES:
         raise KeyError(f"unknown durable counter {name!r}")
     # On the table, not the ORM entity: it runs once per email sent, and the
@@ -54,7 +55,7 @@ def increment(name: str, labels: Mapping[str, str], amount: float = 1.0) -> None
         index_elements=["name", "labels"],
         set_={"value": table.c.value + stmt.excluded.value},
     )
-    db.session.execute(stmt)
+    execute(stmt)
 
 
 def value(name: str, labels: Mapping[str, str]) -> float:

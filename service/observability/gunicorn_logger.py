@@ -1,5 +1,9 @@
 """Gunicorn access log as structured fields, with `token=` redacted and email
-addresses in the path or query masked (customer data never reaches a log)."""
+addresses in the path or query masked (customer data never reaches a log).
+
+A view may add fields of its own (`note_for_access_log`): the Stripe webhook
+puts the event's id, type and result there, so each delivery is one line.
+They are appended to the message too (`key=value`), for text logs."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 from gunicorn.glogging import Logger
 
 from ..redaction import mask_addresses, redact, redact_query
+from .logging import ACCESS_FIELDS_KEY
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -38,4 +43,12 @@ class AccessLogger(Logger):
             "user_agent": redact(environ.get("HTTP_USER_AGENT", "")),
             "request_id": _header(resp.headers, "x-request-id"),
         }
-        self.access_log.info("%s %s %s %.1fms", method, target, status, duration_ms, extra=fields)
+        noted = environ.get(ACCESS_FIELDS_KEY)
+        message = "%s %s %s %.1fms"
+        if noted:
+            fields.update(noted)
+            message += "".join(f" {key}=%s" for key in noted)
+            args = (method, target, status, duration_ms, *noted.values())
+        else:
+            args = (method, target, status, duration_ms)
+        self.access_log.info(message, *args, extra=fields)

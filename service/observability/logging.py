@@ -7,6 +7,7 @@ line any process writes, tracebacks included (they travel in `exc_info`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from typing import Any
@@ -19,6 +20,8 @@ from ..redaction import REDACTED, redact, set_secrets
 from .metrics import REQUEST_ID_KEY
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
+# The environ key under which a view leaves fields for the request's access-log line.
+ACCESS_FIELDS_KEY = "service.access_fields"
 MAX_TRACEBACK_CHARS = 64 * 1024
 # Attributes every LogRecord has; anything else on a record came from `extra`.
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -26,9 +29,15 @@ _SECRET_KEYS = ("token", "password", "secret", "authorization", "api_key", "apik
 _MAX_DEPTH = 4
 
 
+@functools.lru_cache(maxsize=1024)
+def _secret_name(key: str) -> bool:
+    # Field names come from code and repeat on every line: decided once each.
+    return any(word in key.lower() for word in _SECRET_KEYS)
+
+
 def _redact_value(key: str, value: Any, depth: int = 0) -> Any:
     """An `extra` field, redacted: by its name, then by its content."""
-    if any(word in key.lower() for word in _SECRET_KEYS):
+    if _secret_name(key):
         return REDACTED if value not in (None, "") else value
     if isinstance(value, str):
         return redact(value)
@@ -69,6 +78,13 @@ class RedactingFilter(logging.Filter):
             record.stack_info = redact(record.stack_info, MAX_TRACEBACK_CHARS)
         record._redacted = True
         return True
+
+
+def note_for_access_log(environ: dict[str, Any], **fields: str) -> None:
+    """Fields (short, not customer data) the request's access-log line carries
+    besides its own, so a request says what it did in one line instead of
+    two (the second line cost about a tenth of a webhook's CPU)."""
+    environ.setdefault(ACCESS_FIELDS_KEY, {}).update(fields)
 
 
 class RequestIdFilter(logging.Filter):

@@ -55,11 +55,28 @@ def route(environ: dict[str, Any]) -> str:
     return rule.rule if rule is not None else UNMATCHED
 
 
+# (method, route template, status class) -> the histogram child and, for 5xx,
+# the counter child. `labels()` validates and locks on every call; the key
+# set is small and bounded (known methods or OTHER, route templates or
+# <unmatched>, ten status classes), so each is looked up once per process.
+_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _children(method: str, path: str, status_class: int) -> tuple[Any, Any]:
+    labels = (method, path, f"{status_class}xx")
+    found = (HTTP_LATENCY.labels(*labels), HTTP_5XX.labels(*labels) if status_class >= 5 else None)
+    _CHILDREN[(method, path, status_class)] = found
+    return found
+
+
 def record(method: str, path: str, status: int, seconds: float) -> None:
-    labels = (method if method in KNOWN_METHODS else "OTHER", path, f"{status // 100}xx")
-    HTTP_LATENCY.labels(*labels).observe(seconds)
-    if status >= 500:
-        HTTP_5XX.labels(*labels).inc()
+    method = method if method in KNOWN_METHODS else "OTHER"
+    status_class = status // 100
+    found = _CHILDREN.get((method, path, status_class))
+    latency, errors = found if found is not None else _children(method, path, status_class)
+    latency.observe(seconds)
+    if errors is not None:
+        errors.inc()
 
 
 class RequestMetrics:

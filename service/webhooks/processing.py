@@ -1,7 +1,8 @@
 """One event, start to end: deduplicate, fetch what is missing, apply, store.
 
 The event row and everything the event changes (billing state, outbox
-rows) commit in one transaction, claimed by inserting the row first: the
+rows) commit in one transaction (a `core_transaction`: one connection, no
+ORM session), claimed by inserting the row first: the
 primary key lets exactly one of several concurrent copies through, and the
 others, blocked on it, then find it stored and answer `duplicate`. A failed
 attempt rolls back completely and is then recorded on its own as `failed`,
@@ -14,6 +15,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import (
     DisconnectionError,
@@ -26,7 +28,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..billing import customers
 from ..billing.stripe_api import RemoteCustomer
-from ..db import DatabaseTimeout, conflict_insert, insert_ignoring
+from ..db import DatabaseTimeout, conflict_insert, core_transaction, execute, insert_ignoring
 from ..extensions import db
 from ..redaction import error_text
 from ..timeutil import utcnow
@@ -55,6 +57,10 @@ class Outcome:
 
 class _Conflict(Exception):
     """Lost a race for a row another transaction created; try again."""
+
+
+class _Duplicate(Exception):
+    """The event is stored already (and not failed): roll back, answer duplicate."""
 
 
 def _insert() -> postgresql.Insert | sqlite.Insert:
@@ -123,41 +129,56 @@ def _claim(event: StripeEvent, digest: str, status: str) -> bool:
     # and DELETE (with psycopg an INSERT reports -1).
     statement = insert_ignoring(WebhookEvent.__table__, ("id",))
     values = _row_values(event, digest, status, utcnow())
-    return db.session.execute(statement, values).first() is not None
+    return execute(statement, values).first() is not None
 
 
 def _take_over_failed(event: StripeEvent, digest: str, status: str) -> bool:
     """The row exists: lock it; True when it is a failed one to run again."""
-    row = db.session.get(WebhookEvent, event.id, with_for_update=True, populate_existing=True)
+    table = WebhookEvent.__table__
+    row = execute(
+        select(table.c.status, table.c.content_hash).where(table.c.id == event.id).with_for_update()
+    ).first()
     if row is None:  # pruned between our insert and this read
         raise _Conflict(event.id)
     if row.content_hash != digest:
         raise _mismatch(event.id)
     if row.status != FAILED:
         return False
-    row.status, row.error, row.attempts = status, None, row.attempts + 1
-    row.processed_at = utcnow()
+    now = utcnow()
+    execute(
+        update(table)
+        .where(table.c.id == event.id)
+        .values(
+            status=status,
+            error=None,
+            attempts=table.c.attempts + 1,
+            processed_at=now,
+            updated_at=now,
+        )
+    )
     return True
 
 
 def _apply(
     event: StripeEvent, digest: str, fetched: RemoteCustomer | None, deadline: float | None
 ) -> Outcome:
+    """Claim and apply in one transaction; raising anywhere rolls all of it back."""
     handler = handlers.find(event.type)
     status = PROCESSED if handler else IGNORED
-    if not _claim(event, digest, status) and not _take_over_failed(event, digest, status):
-        db.session.rollback()
+    try:
+        with core_transaction():
+            if not _claim(event, digest, status) and not _take_over_failed(event, digest, status):
+                raise _Duplicate(event.id)
+            if fetched is not None:
+                customers.remember(fetched)
+            if handler is not None:
+                handler.apply(event)
+            if deadline is not None and time.monotonic() > deadline:
+                # The caller already answered 503 and Stripe will retry: committing
+                # now would apply an event nobody acknowledged.
+                raise DatabaseTimeout("gave up waiting for the database")
+    except _Duplicate:
         return Outcome(DUPLICATE)
-    if fetched is not None:
-        customers.remember(fetched)
-    if handler is not None:
-        handler.apply(event)
-    if deadline is not None and time.monotonic() > deadline:
-        # The caller already answered 503 and Stripe will retry: committing
-        # now would apply an event nobody acknowledged.
-        db.session.rollback()
-        raise DatabaseTimeout("gave up waiting for the database")
-    db.session.commit()
     return Outcome(status)
 
 
@@ -201,11 +222,9 @@ def process(event: StripeEvent, digest: str, deadline: float | None = None) -> O
         except (IntegrityError, _Conflict) as exc:
             # Two events created the same new object concurrently; the loser
             # retries and now finds the row (warehouse does the same).
-            db.session.rollback()
             if attempt == CONFLICT_RETRIES:
                 return record_failure(event, digest, exc)
         except Exception as exc:
-            db.session.rollback()
             if is_database_unavailable(exc) or isinstance(exc, WebhookError):
                 raise
             log.exception("stripe event %s (%s): handler raised", event.id, event.type)

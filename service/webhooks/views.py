@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -9,6 +10,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from ..admin import admin_blueprint, audited
 from ..errors import ApiError
 from ..extensions import db
+from ..observability.logging import note_for_access_log
 from ..paging import parse_limit
 from . import listing, metrics
 from .models import WebhookEvent
@@ -31,14 +33,24 @@ def stripe_webhook() -> Response:
         outcome = apply_bounded(event, app)
     except WebhookError as exc:
         metrics.count(exc.result, exc.error_type)
+        note_for_access_log(request.environ, result=exc.result, error=exc.code)
         log.warning("stripe webhook %s: %s (%s)", exc.result, exc.code, exc.message)
         raise
     except Exception:
         metrics.count(FAILED, PROCESSING_ERROR)
         raise
     metrics.count(outcome.result)
-    log.info("stripe event %s (%s): %s", event.id, event.type, outcome.result)
-    return jsonify({"received": True, "id": event.id, "result": outcome.result})
+    # The outcome travels in the request's access-log line: one line per event.
+    note_for_access_log(
+        request.environ, event_id=event.id, event_type=event.type, result=outcome.result
+    )
+    return _answer({"received": True, "id": event.id, "result": outcome.result})
+
+
+def _answer(body: dict[str, object]) -> Response:
+    # What jsonify writes (compact, ASCII, a trailing newline) without its
+    # provider lookups through the app context: Stripe reads only the status.
+    return Response(json.dumps(body, separators=(",", ":")) + "\n", mimetype="application/json")
 
 
 def _limit(default: int = listing.DEFAULT_LIMIT) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -94,4 +95,17 @@ def test_concurrent_copies_of_one_event_apply_once(start_web, start_worker, migr
     output = proc.output()
     assert se.SECRET not in output
     assert header.split("v1=")[1] not in output  # no signature in any log line
-    assert any(r.get("logger") == "service.webhooks.views" for r in json_lines(output))
+    records = json_lines(output)
+    assert any(r.get("logger") == "service.webhooks.views" for r in records)  # the 413
+    # One line per delivery: the access-log line carries the event's outcome.
+    mentions = [r for r in records if evt["id"] in json.dumps(r)]
+    assert all(r["logger"] == "gunicorn.access" for r in mentions), mentions
+    outcomes = sorted((r["event_id"], r["event_type"], r["result"]) for r in mentions)
+    assert outcomes == [(evt["id"], "invoice.paid", "duplicate")] * (COPIES - 1) + [
+        (evt["id"], "invoice.paid", "processed")
+    ]
+    assert all(r["request_id"] and r["status"] == 200 for r in mentions)
+    access = [r for r in records if r.get("logger") == "gunicorn.access"]
+    assert any(
+        r.get("result") == "rejected" and r.get("error") == "payload_too_large" for r in access
+    )

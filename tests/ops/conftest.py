@@ -101,7 +101,48 @@ def _exercise(app: Flask, make_app) -> list[Any]:
         documents.append(breaker.describe(breaker.get(breaker.CIRCUITS[0])))
     _send_mail_with_every_outcome(app, make_app)
     _provider_events_and_skips(app, make_app)
+    documents.append(_webhook_access_line(make_app))
     return documents
+
+
+def _webhook_access_line(make_app) -> dict[str, Any]:
+    """A real delivery's access-log line as production writes it (JSON): its
+    fields are names operators search the logs by."""
+    import datetime
+    import io
+    import json
+    import logging
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+    from werkzeug.test import EnvironBuilder
+
+    from service.observability.gunicorn_logger import AccessLogger
+    from service.observability.logging import JsonLogFormatter
+    from tests.webhooks import stripe_events as se
+
+    app = make_app(STRIPE_WEBHOOK_SECRET=se.SECRET)
+    payload = se.body(se.event("invoice.paid", se.invoice("cus_Ops1")))
+    headers = {"Stripe-Signature": se.sign(payload), "Content-Type": "application/json"}
+    # The app itself, not the test client: the access logger reads what the
+    # view left in this very environ (the test client passes a copy).
+    environ = EnvironBuilder("/v1/webhooks/stripe", method="POST", data=payload, headers=headers)
+    environ = environ.get_environ()
+    answered: dict[str, Any] = {}
+    body = b"".join(
+        app(environ, lambda status, headers, exc=None: answered.update(s=status, h=headers))
+    )
+    assert answered["s"].startswith("200"), body
+    response = SimpleNamespace(status=answered["s"], sent=len(body), headers=answered["h"])
+    config = Config()
+    config.set("accesslog", "-")
+    logger = AccessLogger(config)
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonLogFormatter())
+    logger.access_log.handlers = [handler]
+    logger.access(response, None, environ, datetime.timedelta(milliseconds=3))
+    return json.loads(out.getvalue())
 
 
 def _send_mail_with_every_outcome(app: Flask, make_app) -> None:

@@ -60,8 +60,19 @@ def _wrong_kind() -> tuple[bytes, str]:
     return _signed(se.body(se.event("invoice.paid", se.customer())))
 
 
+def _with_name(name: str) -> tuple[bytes, str]:
+    """An invoice.paid whose customer name is `name`, escaped as json.dumps does."""
+    return _signed(se.body(se.event("invoice.paid", se.invoice("cus_X", customer_name=name))))
+
+
 def _bad_amount() -> tuple[bytes, str]:
     return _signed(se.body(se.event("invoice.paid", se.invoice("cus_X", amount_paid="20.00"))))
+
+
+def _upper_escape() -> bytes:
+    return se.body(se.event("invoice.paid", se.invoice("cus_X"))).replace(
+        b'"customer_name": "', b'"customer_name": "\\uDFFF', 1
+    )
 
 
 @dataclass(frozen=True)
@@ -137,6 +148,9 @@ CASES = [
     Case("missing type", lambda: _without("type"), 400, BAD),
     Case("missing created", lambda: _without("created"), 400, BAD),
     Case("missing data.object", lambda: _without("data.object"), 400, BAD),
+    Case("a NUL escape (\\u0000)", lambda: _with_name("Ann\x00"), 400, BAD),
+    Case("a lone surrogate escape (\\ud800)", lambda: _with_name("Ann\ud800"), 400, BAD),
+    Case("a lone surrogate escape (\\uDFFF)", lambda: _signed(_upper_escape()), 400, BAD),
     Case("oversized body", _oversized, 413, "payload_too_large"),
     Case(
         "oversized body, unsigned",
@@ -181,6 +195,16 @@ def test_same_id_with_another_body_is_a_mismatch(wh, migrated):
     assert delta(before, scrape(wh)) == {"result:rejected": 1, f"type:{MISMATCH}": 1}
     assert row_counts(migrated) == counts
     assert stored_event(migrated, evt["id"]) == stored
+
+
+def test_escaped_characters_that_postgresql_can_store_are_accepted(wh, migrated):
+    """A surrogate pair (an emoji as json.dumps escapes it) and other escapes
+    are text like any other: processed and stored."""
+    payload, header = _with_name("Ann \U0001f600 \u00e9\u4e2d \\u0000")
+    assert b"\\ud83d\\ude00" in payload and b"\\\\u0000" in payload
+    response = post(wh, payload, header)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["result"] == "processed"
 
 
 def test_body_of_exactly_the_limit_is_read(wh):
