@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import re
+from unittest.mock import patch
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.email import recipients
 from service.email.recipients import parse_recipient
 from tests.helpers import sample_value
 
@@ -79,3 +85,30 @@ def test_a_bad_recipient_is_skipped_and_the_event_still_processed(wh, migrated, 
 def test_parse_recipient(raw, parsed):
     expected = parsed if parsed is None or len(parsed) <= 320 else None
     assert parse_recipient(raw) == expected
+
+
+_ATOM_CHARS = "abcXYZ019!#$%&'*+/=?^_`{|}~-"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    local=st.lists(st.text(_ATOM_CHARS, min_size=1, max_size=12), min_size=1, max_size=3),
+    labels=st.lists(st.text("abz09-", min_size=1, max_size=10), min_size=1, max_size=3),
+    pad=st.sampled_from(["", " ", "\n", "  "]),
+)
+def test_the_fast_path_agrees_with_the_full_parser(local, labels, pad):
+    """Plain addresses skip email.utils.getaddresses; it would have answered the same."""
+    address = ".".join(local) + "@" + ".".join(labels)
+    raw = pad + address + pad
+    assert recipients._PLAIN.fullmatch(address)
+    with patch.object(recipients, "_PLAIN", re.compile(r"(?!)")):  # never matches
+        slow = parse_recipient(raw)
+    assert parse_recipient(raw) == slow
+
+
+@settings(max_examples=600, deadline=None)
+@given(raw=st.text('ab.@-_+<>",;: ()[]\\\n\tZ9', min_size=1, max_size=24))
+def test_the_fast_path_never_accepts_what_the_full_parser_refuses(raw):
+    with patch.object(recipients, "_PLAIN", re.compile(r"(?!)")):
+        slow = parse_recipient(raw)
+    assert parse_recipient(raw) == slow
