@@ -17,14 +17,16 @@ import functools
 from datetime import timedelta
 from typing import Any
 
-from ..extensions import db
+from sqlalchemy import Connection
+
 from ..jobstate.counters import labels_key
 from ..timeutil import utcnow
 from .models import DELIVERED
 from .outbox import Claimed, Outcome, claim_seconds
 
-# In the driver's own parameter style and run with exec_driver_sql on the
-# session's connection: no SQL compilation or ORM execute per message.
+# In the driver's own parameter style, run with exec_driver_sql and committed
+# on the slot's connection: no SQL compilation, ORM execute or session
+# transaction per message.
 _STATEMENT = """
 WITH done AS (
   UPDATE email_message
@@ -73,22 +75,29 @@ def _delivered_labels(template: str) -> str:
     return labels_key({"template": template, "status": DELIVERED})
 
 
-def applies(outcome: Outcome) -> bool:
+def applies(outcome: Outcome, connection: Connection) -> bool:
     """Only a plain delivery takes the one-statement path, only on PostgreSQL."""
     return (
         outcome.status == DELIVERED
         and not outcome.error
         and not outcome.hard_bounce
         and outcome.skip_reason is None
-        and db.session.get_bind().dialect.name == "postgresql"
+        and connection.dialect.name == "postgresql"
     )
 
 
 def deliver_and_claim(
-    message: Claimed, outcome: Outcome, worker: str, backend: str, queue: str
+    connection: Connection,
+    message: Claimed,
+    outcome: Outcome,
+    worker: str,
+    backend: str,
+    queue: str,
 ) -> tuple[bool, Claimed | None]:
-    """(recorded, next claimed message); caller commits. Not recorded means
-    another worker recorded an outcome first: rolled back, nothing claimed."""
+    """(recorded, next claimed message), committed on `connection` (which
+    must hold no transaction: the caller's session has none open). Not
+    recorded means another worker recorded an outcome first: rolled back,
+    nothing claimed."""
     now = utcnow()
     params: dict[str, Any] = {
         "delivered": DELIVERED,
@@ -106,10 +115,15 @@ def deliver_and_claim(
         "claimed_until": now + timedelta(seconds=claim_seconds()),
         "queue": queue,
     }
-    row = db.session.connection().exec_driver_sql(_STATEMENT, params).one()
-    if not row.recorded:
-        db.session.rollback()
-        return False, None
+    try:
+        row = connection.exec_driver_sql(_STATEMENT, params).one()
+        if not row.recorded:
+            connection.rollback()
+            return False, None
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
     if row.id is None:
         return True, None
     return True, Claimed.from_row(row)
