@@ -49,6 +49,32 @@ CIRCUIT = "email"
 RUN_BUDGET_SECONDS = 20.0
 
 
+class _Suspicion:
+    """Process-wide: a send slot saw the provider fail, so a claim's view of
+    the breaker may be stale (the failures may be opening it right now).
+
+    Every send of this process, in any run of either email job, asks the
+    breaker itself until no claim from before the failure can be valid any
+    more (EMAIL_CLAIM_SECONDS). Per run, an email-dlq slot could send on a
+    clean claim right after an email-dispatch slot opened the breaker.
+    """
+
+    def __init__(self) -> None:
+        self._until = float("-inf")
+
+    def mark(self, seconds: float) -> None:
+        self._until = max(self._until, time.monotonic() + seconds)
+
+    def active(self) -> bool:
+        return time.monotonic() < self._until
+
+    def clear(self) -> None:
+        self._until = float("-inf")
+
+
+SUSPECT = _Suspicion()
+
+
 def _failure(message: Claimed, error: SendError, max_attempts: int) -> Outcome:
     exhausted = not error.retryable or message.attempts + 1 >= max_attempts
     return Outcome(DEAD if exhausted else FAILED, str(error), hard_bounce=error.hard_bounce)
@@ -70,7 +96,7 @@ def _send(message: Claimed, backend: Backend, run: _Run) -> Outcome | None:
         return Outcome(DEAD, f"render_failed: {type(exc).__name__}: {exc}")
     # The breaker as the claim saw it is enough only while no slot of this
     # run has seen the provider fail since: a failure here may be opening it.
-    clean = message.circuit_clean and not run.suspect.is_set()
+    clean = message.circuit_clean and not SUSPECT.active()
     if not clean and not breaker.allow(CIRCUIT):
         return None
     email = OutgoingEmail(
@@ -82,7 +108,9 @@ def _send(message: Claimed, backend: Backend, run: _Run) -> Outcome | None:
         if error.throttle_seconds is not None:
             raise
         if error.provider_fault:
-            run.suspect.set()  # before the breaker may open: other slots ask it first
+            # Before the breaker may open: every slot of this process (any
+            # run, dispatch or dead letters) asks it first from now on.
+            SUSPECT.mark(settings.email_claim_seconds)
             breaker.record_failure(CIRCUIT, str(error))
         elif not clean:  # the provider answered: it works
             breaker.record_success(CIRCUIT)
@@ -113,8 +141,6 @@ class _Run:
     tally: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopped: threading.Event = field(default_factory=threading.Event)
-    # Set once a slot saw the provider fail: every send then asks the breaker.
-    suspect: threading.Event = field(default_factory=threading.Event)
 
     def count(self, key: str, amount: int = 1) -> None:
         with self.lock:
