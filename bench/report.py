@@ -71,7 +71,9 @@ throughput swung 2-3x between neighbouring seconds.
    so every worker writes its own file; a second server only sees `/healthz`.
 
 Profiles: `python -m bench.profile` runs one service worker under wrk with
-py-spy sampling it and writes a flame graph (`docs/profiles/`).
+py-spy sampling it and writes a flame graph (`docs/profiles/`);
+`python -m bench.profile_email` does the same for one worker process
+sending a backlog of receipts.
 """
 
 

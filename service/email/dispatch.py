@@ -21,11 +21,15 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from ..circuits import breaker
 from ..extensions import db
@@ -43,6 +47,32 @@ log = logging.getLogger(__name__)
 CIRCUIT = "email"
 # One job run stops claiming after this, so SIGTERM is not kept waiting.
 RUN_BUDGET_SECONDS = 20.0
+
+
+class _Suspicion:
+    """Process-wide: a send slot saw the provider fail, so a claim's view of
+    the breaker may be stale (the failures may be opening it right now).
+
+    Every send of this process, in any run of either email job, asks the
+    breaker itself until no claim from before the failure can be valid any
+    more (EMAIL_CLAIM_SECONDS). Per run, an email-dlq slot could send on a
+    clean claim right after an email-dispatch slot opened the breaker.
+    """
+
+    def __init__(self) -> None:
+        self._until = float("-inf")
+
+    def mark(self, seconds: float) -> None:
+        self._until = max(self._until, time.monotonic() + seconds)
+
+    def active(self) -> bool:
+        return time.monotonic() < self._until
+
+    def clear(self) -> None:
+        self._until = float("-inf")
+
+
+SUSPECT = _Suspicion()
 
 
 def _failure(message: Claimed, error: SendError, max_attempts: int) -> Outcome:
@@ -66,7 +96,7 @@ def _send(message: Claimed, backend: Backend, run: _Run) -> Outcome | None:
         return Outcome(DEAD, f"render_failed: {type(exc).__name__}: {exc}")
     # The breaker as the claim saw it is enough only while no slot of this
     # run has seen the provider fail since: a failure here may be opening it.
-    clean = message.circuit_clean and not run.suspect.is_set()
+    clean = message.circuit_clean and not SUSPECT.active()
     if not clean and not breaker.allow(CIRCUIT):
         return None
     email = OutgoingEmail(
@@ -78,7 +108,9 @@ def _send(message: Claimed, backend: Backend, run: _Run) -> Outcome | None:
         if error.throttle_seconds is not None:
             raise
         if error.provider_fault:
-            run.suspect.set()  # before the breaker may open: other slots ask it first
+            # Before the breaker may open: every slot of this process (any
+            # run, dispatch or dead letters) asks it first from now on.
+            SUSPECT.mark(settings.email_claim_seconds)
             breaker.record_failure(CIRCUIT, str(error))
         elif not clean:  # the provider answered: it works
             breaker.record_success(CIRCUIT)
@@ -109,8 +141,6 @@ class _Run:
     tally: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopped: threading.Event = field(default_factory=threading.Event)
-    # Set once a slot saw the provider fail: every send then asks the breaker.
-    suspect: threading.Event = field(default_factory=threading.Event)
 
     def count(self, key: str, amount: int = 1) -> None:
         with self.lock:
@@ -120,8 +150,16 @@ class _Run:
         return not self.stopped.is_set() and time.monotonic() < self.deadline
 
 
+# A delivery is the common case and is in its attempt row and the run's
+# tally line: one log line per email sent cost a tenth of the worker's CPU
+# per message. What needs a look (skipped, failed, dead) still logs each.
+_LEVELS = {DELIVERED: logging.DEBUG, SKIPPED: logging.INFO}
+
+
 def _log(message: Claimed, outcome: Outcome) -> None:
-    level = logging.INFO if outcome.status in (DELIVERED, SKIPPED) else logging.WARNING
+    level = _LEVELS.get(outcome.status, logging.WARNING)
+    if not log.isEnabledFor(level):
+        return
     log.log(
         level,
         "email %s (%s) attempt %d: %s%s",
@@ -142,7 +180,8 @@ def _attempt(message: Claimed, backend: Backend, run: _Run, gate: Gate) -> Outco
         outcome: Outcome | None = Outcome(SKIPPED, "suppressed recipient", skip_reason="suppressed")
     else:
         outcome = _expired(message)
-        db.session.commit()  # the validity check may have read: no transaction across a send
+        if db.session().in_transaction():  # the validity check read: none across a send
+            db.session.commit()
         if outcome is None:
             outcome = _throttle_guard(message, backend, run, gate)
     if outcome is None:
@@ -196,25 +235,32 @@ def _next(run: _Run, gate: Gate) -> Claimed | None:
 
 
 def _finish(
-    message: Claimed, outcome: Outcome, backend: Backend, run: _Run, gate: Gate
+    message: Claimed,
+    outcome: Outcome,
+    backend: Backend,
+    run: _Run,
+    gate: Gate,
+    connection: Connection,
 ) -> Claimed | None:
     """Record an outcome; claim the next message in the same commit when no
     wait is due (the one-commit-per-message path). Returns the next message."""
     # Decided before the outcome is written: reading the pause commits.
     can_fold = run.going() and not gate.limited and gate.pause_left() == 0
-    # The claim first: the outcome's counter upsert locks a row every sender
-    # updates, so it goes last, right before the commit.
-    if can_fold and fastpath.applies(outcome):  # PostgreSQL: one statement
+    if can_fold and fastpath.applies(outcome, connection):  # PostgreSQL: one statement
+        if db.session().in_transaction():  # nothing of the session's stays open
+            db.session.commit()
         recorded, following = fastpath.deliver_and_claim(
-            message, outcome, run.worker, backend.name, run.status
+            connection, message, outcome, run.worker, backend.name, run.status
         )
     else:
+        # The claim first: the outcome's counter upsert locks a row every
+        # sender updates, so it goes last, right before the commit.
         following = outbox.claim_one(run.status, run.worker) if can_fold else None
         recorded = outbox.write_outcome(message, outcome, run.worker, backend.name)
         if not recorded:  # rolled back, the claim of `following` with it
             following = None
+        db.session.commit()
     fold = recorded and can_fold
-    db.session.commit()
     if recorded:
         run.count(outcome.status)
         _log(message, outcome)
@@ -225,9 +271,28 @@ def _finish(
     return _next(run, gate)
 
 
+@contextmanager
+def _one_connection() -> Iterator[Connection]:
+    """The slot's database connection for the whole run, under its session too.
+
+    The one-statement path commits on the connection itself: going through
+    the ORM session (its transaction bookkeeping, and a connection taken
+    from the pool and given back around every commit) cost more worker CPU
+    per message than the statement. Still one connection per slot.
+    """
+    with db.engine.connect() as connection:
+        # A plain Session: Flask-SQLAlchemy's picks the engine whatever it is bound to.
+        db.session.registry.set(Session(bind=connection))  # type: ignore[arg-type]
+        try:
+            yield connection
+        finally:
+            db.session.remove()
+
+
 def _slot(app: Flask, run: _Run) -> None:
-    """One send slot: its own app context (session) and backend connection."""
-    with app.app_context():
+    """One send slot: its own app context, database connection (and the
+    session on it) and backend connection."""
+    with app.app_context(), _one_connection() as connection:
         gate = Gate(run.settings.email_backend, run.settings.email_rate_limit_per_second)
         try:
             with backend_for(run.settings) as backend:
@@ -243,7 +308,7 @@ def _slot(app: Flask, run: _Run) -> None:
                     if outcome is None:
                         message = _next(run, gate) if run.going() else None
                         continue
-                    message = _finish(message, outcome, backend, run, gate)
+                    message = _finish(message, outcome, backend, run, gate, connection)
         finally:
             db.session.remove()
 

@@ -13,44 +13,46 @@ message just recorded by id.
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection
 
-from ..extensions import db
 from ..jobstate.counters import labels_key
 from ..timeutil import utcnow
 from .models import DELIVERED
 from .outbox import Claimed, Outcome, claim_seconds
 
-_STATEMENT = text(
-    """
+# In the driver's own parameter style, run with exec_driver_sql and committed
+# on the slot's connection: no SQL compilation, ORM execute or session
+# transaction per message.
+_STATEMENT = """
 WITH done AS (
   UPDATE email_message
-     SET status = :delivered, attempts = :number, claimed_by = NULL, claimed_until = NULL,
-         updated_at = :now, delivered_at = :now, provider_message_id = :provider_message_id
-   WHERE id = :id AND status = :status AND attempts = :attempts
+     SET status = %(delivered)s, attempts = %(number)s, claimed_by = NULL, claimed_until = NULL,
+         updated_at = %(now)s, delivered_at = %(now)s, provider_message_id = %(provider_message_id)s
+   WHERE id = %(id)s AND status = %(status)s AND attempts = %(attempts)s
   RETURNING id
 ), attempt AS (
   INSERT INTO email_attempt
          (message_id, number, outcome, started_at, duration_ms, backend, error,
           provider_message_id, worker)
-  SELECT id, :number, :delivered, :started_at, :duration_ms, :backend, NULL,
-         :provider_message_id, :worker
+  SELECT id, %(number)s, %(delivered)s, %(started_at)s, %(duration_ms)s, %(backend)s, NULL,
+         %(provider_message_id)s, %(worker)s
     FROM done
 ), counted AS (
   INSERT INTO durable_counter (name, labels, value)
-  SELECT 'email_notifications_total', :labels, 1 FROM done
+  SELECT 'email_notifications_total', %(labels)s, 1 FROM done
   ON CONFLICT (name, labels) DO UPDATE SET value = durable_counter.value + excluded.value
 ), following AS (
   UPDATE email_message AS m
-     SET claimed_by = :worker, claimed_until = :claimed_until
+     SET claimed_by = %(worker)s, claimed_until = %(claimed_until)s
    WHERE m.id = (
        SELECT n.id FROM email_message AS n
-        WHERE n.status = :queue AND n.id <> :id
-          AND (n.next_attempt_at IS NULL OR n.next_attempt_at <= :now)
-          AND (n.claimed_until IS NULL OR n.claimed_until < :now)
+        WHERE n.status = %(queue)s AND n.id <> %(id)s
+          AND (n.next_attempt_at IS NULL OR n.next_attempt_at <= %(now)s)
+          AND (n.claimed_until IS NULL OR n.claimed_until < %(now)s)
           AND EXISTS (SELECT 1 FROM done)
         ORDER BY n.next_attempt_at, n.id
         LIMIT 1
@@ -66,25 +68,36 @@ WITH done AS (
 SELECT (SELECT count(*) FROM done) AS recorded, f.*
   FROM (SELECT 1) AS one LEFT JOIN following AS f ON true
 """
-)
 
 
-def applies(outcome: Outcome) -> bool:
+@functools.lru_cache(maxsize=64)
+def _delivered_labels(template: str) -> str:
+    return labels_key({"template": template, "status": DELIVERED})
+
+
+def applies(outcome: Outcome, connection: Connection) -> bool:
     """Only a plain delivery takes the one-statement path, only on PostgreSQL."""
     return (
         outcome.status == DELIVERED
         and not outcome.error
         and not outcome.hard_bounce
         and outcome.skip_reason is None
-        and db.session.get_bind().dialect.name == "postgresql"
+        and connection.dialect.name == "postgresql"
     )
 
 
 def deliver_and_claim(
-    message: Claimed, outcome: Outcome, worker: str, backend: str, queue: str
+    connection: Connection,
+    message: Claimed,
+    outcome: Outcome,
+    worker: str,
+    backend: str,
+    queue: str,
 ) -> tuple[bool, Claimed | None]:
-    """(recorded, next claimed message); caller commits. Not recorded means
-    another worker recorded an outcome first: rolled back, nothing claimed."""
+    """(recorded, next claimed message), committed on `connection` (which
+    must hold no transaction: the caller's session has none open). Not
+    recorded means another worker recorded an outcome first: rolled back,
+    nothing claimed."""
     now = utcnow()
     params: dict[str, Any] = {
         "delivered": DELIVERED,
@@ -98,14 +111,19 @@ def deliver_and_claim(
         "duration_ms": outcome.duration_ms,
         "backend": backend,
         "worker": worker,
-        "labels": labels_key({"template": message.template, "status": DELIVERED}),
+        "labels": _delivered_labels(message.template),
         "claimed_until": now + timedelta(seconds=claim_seconds()),
         "queue": queue,
     }
-    row = db.session.execute(_STATEMENT, params).one()
-    if not row.recorded:
-        db.session.rollback()
-        return False, None
+    try:
+        row = connection.exec_driver_sql(_STATEMENT, params).one()
+        if not row.recorded:
+            connection.rollback()
+            return False, None
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
     if row.id is None:
         return True, None
     return True, Claimed.from_row(row)

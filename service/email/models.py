@@ -40,7 +40,9 @@ POSTGRESQL_ONLY_INDEXES = frozenset({"ix_email_message_dlq_error"})  # trigram G
 class EmailMessage(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     __tablename__ = "email_message"
     __table_args__ = (
-        Index("ix_email_message_status_next", "status", "next_attempt_at"),
+        # The claim's whole sort key: it reads the first due entry and stops
+        # (0008_email_due_index says why the id matters).
+        Index("ix_email_message_status_next_id", "status", "next_attempt_at", "id"),
         Index("ix_email_message_status_id", "status", "id"),
         Index("ix_email_message_dlq_id", "id", postgresql_where=IN_DLQ, sqlite_where=IN_DLQ),
         Index(

@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Template, Undefined, select_autoescape
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 TEMPLATES = ("receipt", "payment_failed", "subscription_canceled", "trial_ending", "refund_issued")
@@ -83,14 +83,25 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # Templates ship with the code: no stat() of three files per email.
+        auto_reload=False,
     )
     env.filters.update(money=money, date=date)
     return env
 
 
+PARTS = ("subject.txt", "txt", "html")
+
+
+@functools.cache
+def _parts(template: str) -> tuple[Template, Template, Template]:
+    """Compiled once per process (an unknown name raises and is not cached)."""
+    env = environment()
+    subject, text, html = (env.get_template(f"{template}.{part}") for part in PARTS)
+    return subject, text, html
+
+
 def render(template: str, context: Mapping[str, Any]) -> RenderedEmail:
     """Render one email; raises jinja2.TemplateNotFound for an unknown name."""
-    env = environment()
-    parts = [env.get_template(f"{template}.{suffix}") for suffix in ("subject.txt", "txt", "html")]
-    subject, text, html = (part.render(**context) for part in parts)
+    subject, text, html = (part.render(context) for part in _parts(template))
     return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)

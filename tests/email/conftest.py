@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import trustme
 
+from service.email import dispatch
 from tests.email.servers import sendgrid_server, silent_server, smtp_server
 
 
@@ -39,3 +40,12 @@ def tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
     return context
+
+
+@pytest.fixture(autouse=True)
+def no_suspicion_from_earlier_tests():
+    """A provider failure makes every send of the process ask the breaker for
+    a while (dispatch.SUSPECT); one test's failures must not reach the next."""
+    dispatch.SUSPECT.clear()
+    yield
+    dispatch.SUSPECT.clear()

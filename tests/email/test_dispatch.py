@@ -6,14 +6,17 @@ import time
 from datetime import timedelta
 
 import pytest
+from flask import current_app
 from sqlalchemy import select, update
 
 from service.circuits import breaker
 from service.email import dispatch, outbox, suppression
+from service.email.backends import backend_for
 from service.email.models import EmailMessage, SendGate
 from service.extensions import db
 from service.timeutil import as_utc, utcnow
 from tests.email.helpers import (
+    RECEIPT,
     attempt_rows,
     make_due,
     message,
@@ -173,6 +176,26 @@ def test_open_breaker_spends_no_attempts(mail):
     assert dispatch.retry_pending() == {"circuit_open": 1}
     assert attempt_rows() == 3
     assert notifications()["failed"] == 3
+
+
+def test_after_a_provider_failure_no_run_trusts_a_clean_claim(mail):
+    """A claim reads the breaker when it is made; failures seen since by a
+    slot of this process, in any run of either job, may be opening it. An
+    email-dlq slot's clean claim must not send once email-dispatch opened it."""
+    mail.rcpt_reply = "451 4.3.2 service not available"
+    queue(3)
+    dispatch.dispatch_queued()  # three provider failures open the breaker
+    assert breaker.get("email").state == "open"
+    mail.rcpt_reply = None
+    settings = current_app.config["SETTINGS"]
+    claimed_before = outbox.Claimed(
+        10**6, "evt_x:receipt", "receipt", "ada@example.com", dict(RECEIPT), "pending", 1
+    )
+    assert claimed_before.circuit_clean
+    dlq_run = dispatch._Run("other-run", "pending", settings, time.monotonic() + 5)
+    with backend_for(settings) as backend:
+        assert dispatch._send(claimed_before, backend, dlq_run) is None
+    assert mail.messages == []
 
 
 def test_half_open_trial_closes_and_wakes_the_queue(mail):

@@ -12,12 +12,6 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-from email.charset import QP, Charset
-from email.header import Header
-from email.message import Message
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.utils import formatdate
 from typing import TYPE_CHECKING
 
 from ...config import SmtpTarget
@@ -31,40 +25,12 @@ from . import (
     retryable,
     throttled,
 )
+from .mime import build_message, message_bytes
 
 if TYPE_CHECKING:
     from ...config import Settings
 
 __all__ = ["SmtpBackend", "SmtpTarget", "build_message", "classify"]
-
-
-# Quoted-printable UTF-8 bodies: readable in transit, safe for any text.
-_UTF8_QP = Charset("utf-8")
-_UTF8_QP.body_encoding = QP
-
-
-def _header(value: str) -> str:
-    """A header value; a line break in it would let data inject headers."""
-    if "\r" in value or "\n" in value:
-        raise ValueError("header value contains a line break")
-    return value if value.isascii() else Header(value, "utf-8").encode()
-
-
-def build_message(email: OutgoingEmail) -> Message:
-    """multipart/alternative (text, then HTML) with the email.mime classes:
-    about 6x cheaper per message than EmailMessage's header registry, which
-    mattered once dispatch approached the cost of the send itself (see
-    `make bench`)."""
-    message = MIMEMultipart("alternative")
-    message["From"] = _header(email.sender)
-    message["To"] = _header(email.recipient)
-    message["Subject"] = _header(email.content.subject)
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = email.message_id
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
-    message.attach(MIMEText(email.content.text, "plain", _UTF8_QP))  # type: ignore[arg-type]  # a Charset is accepted at runtime
-    message.attach(MIMEText(email.content.html, "html", _UTF8_QP))  # type: ignore[arg-type]  # a Charset is accepted at runtime
-    return message
 
 
 def _smtp_code(exc: Exception) -> int | None:
@@ -132,7 +98,10 @@ class SmtpBackend(Backend):
         try:
             if self._connection is None:
                 self._connection = self._connect()
-            self._connection.send_message(build_message(email))
+            if email.sender.isascii() and email.recipient.isascii():
+                self._connection.sendmail(email.sender, [email.recipient], message_bytes(email))
+            else:  # an internationalised address: smtplib decides on SMTPUTF8
+                self._connection.send_message(build_message(email))
         except (smtplib.SMTPException, OSError) as exc:
             error = classify(exc)
             if error.retryable:  # the connection may be broken: start afresh
