@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ..jobstate.counters import labels_key
+from ..jobstate.counters import labels_key, shard
 from ..timeutil import utcnow
 from .models import DELIVERED
 from .outbox import Claimed, Outcome, claim_seconds
@@ -42,9 +42,9 @@ WITH done AS (
          %(provider_message_id)s, %(worker)s
     FROM done
 ), counted AS (
-  INSERT INTO durable_counter (name, labels, value)
-  SELECT 'email_notifications_total', %(labels)s, 1 FROM done
-  ON CONFLICT (name, labels) DO UPDATE SET value = durable_counter.value + excluded.value
+  INSERT INTO durable_counter (name, labels, shard, value)
+  SELECT 'email_notifications_total', %(labels)s, %(shard)s, 1 FROM done
+  ON CONFLICT (name, labels, shard) DO UPDATE SET value = durable_counter.value + excluded.value
 ), following AS (
   UPDATE email_message AS m
      SET claimed_by = %(worker)s, claimed_until = %(claimed_until)s
@@ -112,6 +112,7 @@ def deliver_and_claim(
         "backend": backend,
         "worker": worker,
         "labels": _delivered_labels(message.template),
+        "shard": shard(),
         "claimed_until": now + timedelta(seconds=claim_seconds()),
         "queue": queue,
     }

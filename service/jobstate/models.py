@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import UtcDateTime
@@ -80,12 +89,16 @@ class Lease(db.Model):  # type: ignore[name-defined]  # db.Model is made at run 
 
 class DurableCounter(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     """A Prometheus counter kept in the database, incremented in the same
-    transaction as the change it counts, so it survives process restarts."""
+    transaction as the change it counts, so it survives process restarts.
+    A label set's value is the sum of its shard rows (service/jobstate/counters.py)."""
 
     __tablename__ = "durable_counter"
-    __table_args__ = (UniqueConstraint("name", "labels", name="uq_durable_counter_name_labels"),)
+    __table_args__ = (
+        UniqueConstraint("name", "labels", "shard", name="uq_durable_counter_name_labels_shard"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     labels: Mapped[str] = mapped_column(Text, nullable=False)
     value: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    shard: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=0, server_default="0")
