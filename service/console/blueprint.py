@@ -19,6 +19,9 @@ console = Blueprint(
     static_url_path="/static",
 )
 PUBLIC = frozenset({"console.static", "console.sign_in"})
+# The lists' page sizes (a select on each list page); anything else means the default.
+PAGE_SIZES = (25, 50, 100, 200)
+DEFAULT_PAGE_SIZE = 50
 # A read-only session may still end itself.
 READONLY_POSTS = frozenset({"console.sign_out"})
 
@@ -43,6 +46,12 @@ def _gate() -> BaseResponse | None:
             return _error_page(403, "Read-only session", "This session may look, not change.")
         csrf.protect()
     return None
+
+
+def page_size() -> int:
+    """The list page size the request asks for, if it is one of PAGE_SIZES."""
+    size = request.args.get("limit", DEFAULT_PAGE_SIZE, type=int)
+    return size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
 
 
 def _cross_site() -> bool:

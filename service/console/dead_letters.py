@@ -10,21 +10,15 @@ from werkzeug.wrappers import Response
 from ..email import dlq
 from ..email.templates import TEMPLATES, render
 from .actions import act
-from .blueprint import console
+from .blueprint import PAGE_SIZES, console, page_size
 
-PAGE_SIZES = (25, 50, 100, 200)
 COUNT_CAP = 10_000  # the list says "10000+" past this; the confirmation counts exactly
-
-
-def _page_size() -> int:
-    size = request.args.get("limit", 50, type=int)
-    return size if size in PAGE_SIZES else 50
 
 
 @console.get("/dead-letters")
 def dead_letters() -> str:
     filters = dlq.Filter.from_args(request.args)
-    limit = _page_size()
+    limit = page_size()
     cursor = request.args.get("cursor") or None
     rows, next_cursor = dlq.page(filters, limit, cursor)
     # A first page that is also the last one has already counted the matches.

@@ -14,9 +14,7 @@ from ..email import suppression
 from ..errors import ApiError
 from ..extensions import db
 from .actions import act
-from .blueprint import console
-
-PAGE_SIZES = (25, 50, 100, 200)
+from .blueprint import PAGE_SIZES, console, page_size
 
 
 @console.get("/suppressions")
@@ -24,8 +22,7 @@ def suppressions() -> str:
     starting = (request.args.get("address") or "").strip() or None
     reason = request.args.get("reason") or None
     reason = reason if reason in suppression.REASONS else None
-    limit = request.args.get("limit", 50, type=int)
-    limit = limit if limit in PAGE_SIZES else 50
+    limit = page_size()
     cursor = request.args.get("cursor") or None
     rows, next_cursor = suppression.page(limit, cursor, starting, reason)
     return render_template(

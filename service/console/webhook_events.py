@@ -12,9 +12,8 @@ from ..webhooks.reprocess import reprocess_failed, reprocess_known, tally
 from ..webhooks.statuses import FAILED, STATUSES
 from . import masking
 from .actions import act
-from .blueprint import console
+from .blueprint import PAGE_SIZES, console, page_size
 
-PAGE_SIZES = (25, 50, 100, 200)
 REPROCESS_BATCH = 100  # the admin API's default for "all failed"
 
 
@@ -22,8 +21,7 @@ REPROCESS_BATCH = 100  # the admin API's default for "all failed"
 def webhook_events() -> str:
     status = request.args.get("status") or None
     event_type = (request.args.get("type") or "").strip() or None
-    limit = request.args.get("limit", 50, type=int)
-    limit = limit if limit in PAGE_SIZES else 50
+    limit = page_size()
     rows, cursor = listing.list_events(status, event_type, limit, request.args.get("cursor"))
     return render_template(
         "console/webhook_events.html",

@@ -311,6 +311,11 @@ def _suppress(*entries: tuple[str, str]) -> None:
     db.session.commit()
 
 
+def _remove(client, address: str):
+    page = "/console/suppressions"
+    return post_form(client, f"{page}/remove", {"address": address}, page=page)
+
+
 def test_suppressions_page_filters_pages_and_removes_on_record(make_app, caplog):
     from service.email import suppression
 
@@ -340,24 +345,14 @@ def test_suppressions_page_filters_pages_and_removes_on_record(make_app, caplog)
     rest = client.get(f"/console/suppressions?cursor={cursor}").text
     assert "grace@example.com" in rest and "ada@example.com" not in rest
 
-    done = post_form(
-        client,
-        "/console/suppressions/remove",
-        {"address": "Ada@Example.com"},
-        page="/console/suppressions",
-    )
+    done = _remove(client, "Ada@Example.com")
     assert done.status_code == 303
     after = client.get(done.headers["Location"]).text
     assert "ada@example.com removed from the suppression list" in unescape(after)
     with app.app_context():
         assert not suppression.is_suppressed("ada@example.com")
         assert suppression.is_suppressed("grace@example.com")
-    again = post_form(
-        client,
-        "/console/suppressions/remove",
-        {"address": "ada@example.com"},
-        page="/console/suppressions",
-    )
+    again = _remove(client, "ada@example.com")
     assert "That address is not suppressed." in unescape(client.get(again.headers["Location"]).text)
     removals = [e for e in _audit(app) if e.action == "suppressions.remove"]
     assert [(e.target, e.status, e.source, e.role) for e in removals] == [
@@ -379,12 +374,7 @@ def test_read_only_session_sees_suppressions_without_remove_buttons(make_app):
     sign_in(client, READONLY_TOKEN)
     html = client.get("/console/suppressions").text
     assert "ada@example.com" in html and "Remove</button>" not in html
-    denied = post_form(
-        client,
-        "/console/suppressions/remove",
-        {"address": "ada@example.com"},
-        page="/console/suppressions",
-    )
+    denied = _remove(client, "ada@example.com")
     assert denied.status_code == 403
     with app.app_context():
         assert suppression.is_suppressed("ada@example.com")
