@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from devkit.processes import child_pids, free_port, procfile_argv
+from devkit.processes import child_pids, free_port, procfile_argv, stop_group
 
 from .events import SECRET
 
@@ -195,15 +194,7 @@ class Server:
         return self.log_path.read_text(errors="replace")[-chars:]
 
     def stop(self, timeout: float = 15) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(timeout=timeout)
-        # Whatever the group left behind (workers of a master that hung).
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(timeout=5)
+        stop_group(self.popen, timeout)
         self._log.close()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
-import signal
 import socket
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from devkit.processes import child_pids, free_port, procfile_command
+from devkit.processes import child_pids, free_port, procfile_command, stop_group
 
 __all__ = ["child_pids", "free_port", "procfile_command"]  # shared with bench/ (devkit/)
 
@@ -105,20 +104,10 @@ class Proc:
         return self.popen.wait(timeout=timeout)
 
     def stop(self, timeout: float = 15) -> int | None:
-        if self.popen.poll() is None:
-            self.signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(timeout=5)
-        # Whatever the process group left behind (e.g. Gunicorn workers).
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
+        returncode = stop_group(self.popen, timeout)
         if not self._log.closed:
             self._log.close()
-        return self.popen.returncode
+        return returncode
 
 
 @contextlib.contextmanager

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import requests
 import yaml
 
+from devkit.processes import stop_group
 from tests.helpers import ROOT, procfile_command, wait_until
 
 AGENT_PROCFILE = ROOT / "deploy" / "agent" / "Procfile.agent"
@@ -57,14 +57,7 @@ class Process:
         return self.popen.poll() is None
 
     def stop(self, timeout: float = 15) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.popen.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(timeout=timeout)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(timeout=5)
+        stop_group(self.popen, timeout)
         self._log.close()
 
 
