@@ -354,6 +354,9 @@ def test_suppressions_page_filters_pages_and_removes_on_record(make_app, caplog)
         assert suppression.is_suppressed("grace@example.com")
     again = _remove(client, "ada@example.com")
     assert "That address is not suppressed." in unescape(client.get(again.headers["Location"]).text)
+    assert _remove(client, "  ").status_code == 400  # a form without an address
+    with app.app_context():
+        assert suppression.is_suppressed("grace@example.com")
     removals = [e for e in _audit(app) if e.action == "suppressions.remove"]
     assert [(e.target, e.status, e.source, e.role) for e in removals] == [
         ("Ada@Example.com", 200, "console", "admin"),
